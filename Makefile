@@ -1,0 +1,26 @@
+# gaitbnn: every target creates .venv with the pinned dependencies when missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= synthetic
+EPOCHS ?=
+
+.PHONY: venv test reproduce-bipedalnet bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "gaitbnn needs Python 3.11 (set PYTHON=...)"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+reproduce-bipedalnet: venv
+	$(BIN)/gaitbnn reproduce bipedalnet --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS))
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,111 @@
+"""The ``Dataset`` every model trains on, and its construction from recordings.
+
+Split (BiPedalNet Sec. 2.3: an 80/20 split of the Padova dataset): 20% of each
+user's windows are the test set, drawn at random with the seed and stratified
+by user; 10% of the remaining 80% are held out for validation (learning-rate
+schedule and best checkpoint). Windows do not overlap, so no window and no
+sample is shared between splits. Each channel is standardized with the mean and
+standard deviation of the training windows only.
+"""
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from gaitbnn.data import padova, synthetic
+from gaitbnn.data.recordings import CHANNELS, windows_by_user
+from gaitbnn.errors import InputError
+
+TEST_FRACTION = 0.2
+VAL_FRACTION = 0.1
+MIN_WINDOWS_PER_USER = 5
+WINDOW_SECONDS = 2.0
+
+
+@dataclass
+class Dataset:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: List[str]
+    channel_names: List[str]
+    synthetic: bool
+    description: str
+    source: str
+    normalization: dict = field(default_factory=dict)
+
+    @property
+    def input_shape(self):
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def classes(self):
+        return len(self.class_names)
+
+
+def parse_synthetic(spec):
+    """'synthetic' or 'synthetic:users=8,seconds=40' -> generator keyword arguments."""
+    options = dict(synthetic.DEFAULTS)
+    _, _, rest = spec.partition(":")
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        if key not in options or not value:
+            raise InputError(
+                f"--data {spec}: unknown synthetic option '{item}': use synthetic[:{'=N,'.join(options)}=N]"
+            )
+        try:
+            options[key] = type(options[key])(value)
+        except ValueError:
+            raise InputError(f"--data {spec}: '{value}' is not a number for {key}") from None
+        if options[key] <= 0 and key != "noise":
+            raise InputError(f"--data {spec}: {key} must be positive")
+    return options
+
+
+def is_synthetic(spec):
+    return str(spec).split(":")[0] == "synthetic"
+
+
+def load(spec="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW_SECONDS):
+    """Build the train/val/test windows for a model input of ``input_shape`` (channels, T, 1)."""
+    spec = str(spec)
+    channels, samples = int(input_shape[0]), int(input_shape[1])
+    if channels != len(CHANNELS):
+        raise InputError(f"model input has {channels} rows; the gait data has {len(CHANNELS)} channels {CHANNELS}")
+    if is_synthetic(spec):
+        options = parse_synthetic(spec)
+        recs = synthetic.recordings(**options)
+        description = (
+            f"SYNTHETIC gait data ({options['users']} users x {options['sessions']} walks x "
+            f"{options['seconds']:g} s, seed {options['seed']}), not the Padova dataset"
+        )
+    else:
+        recs = padova.recordings(spec)
+        description = f"Padova (IDNet) gait dataset at {spec}"
+    x, y, users = windows_by_user(recs, samples, window_seconds, MIN_WINDOWS_PER_USER)
+    if len(users) < 2:
+        raise InputError(f"{spec}: only {len(users)} user found; identification needs at least 2 users")
+    idx = np.arange(len(y))
+    rest, test = train_test_split(idx, test_size=TEST_FRACTION, stratify=y, random_state=seed)
+    train, val = train_test_split(rest, test_size=VAL_FRACTION, stratify=y[rest], random_state=seed)
+    mean = x[train].mean(axis=(0, 2), keepdims=True)
+    std = x[train].std(axis=(0, 2), keepdims=True) + 1e-6
+
+    def prepare(part):
+        return ((x[part] - mean) / std)[..., None].astype(np.float32), y[part]
+
+    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = prepare(train), prepare(val), prepare(test)
+    return Dataset(
+        x_tr, y_tr, x_va, y_va, x_te, y_te,
+        class_names=users,
+        channel_names=list(CHANNELS),
+        synthetic=is_synthetic(spec),
+        description=f"{description}; {window_seconds:g} s windows of {samples} samples",
+        source=spec,
+        normalization={"mean": mean.ravel().tolist(), "std": std.ravel().tolist(),
+                       "window_seconds": window_seconds, "samples": samples},
+    )

@@ -1,0 +1,69 @@
+"""Walking recordings and their cutting into model input windows.
+
+A ``Recording`` is one walk of one user: timestamps in seconds and a (samples, 6)
+array of accelerometer x, y, z and gyroscope x, y, z. Every source (the Padova
+logs, the synthetic generator) produces recordings; this module turns them into
+windows of a fixed duration resampled to the model's T samples, so all models in
+Table 2 see the same stretch of walking, each at its own resolution.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from gaitbnn.errors import InputError
+
+CHANNELS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
+
+
+@dataclass
+class Recording:
+    user: str
+    session: str
+    times: np.ndarray  # (n,) seconds, increasing
+    signal: np.ndarray  # (n, 6)
+    origin: str  # file or generator that produced it, for error messages
+
+
+def resample(times, values, rate_hz, start=None, stop=None):
+    """Linear interpolation of ``values`` (n, c) onto a uniform grid at ``rate_hz``."""
+    start = times[0] if start is None else start
+    stop = times[-1] if stop is None else stop
+    grid = np.arange(start, stop, 1.0 / rate_hz)
+    return grid, np.stack([np.interp(grid, times, values[:, c]) for c in range(values.shape[1])], axis=1)
+
+
+def windows(recording, samples, window_seconds):
+    """Non-overlapping windows of ``window_seconds``, each resampled to ``samples`` points.
+
+    Returns (k, 6, samples) float32. Windows never overlap, so no sample of the
+    walk is shared by two windows (and hence by two splits).
+    """
+    _, uniform = resample(recording.times, recording.signal, samples / window_seconds)
+    count = len(uniform) // samples
+    cut = uniform[: count * samples].reshape(count, samples, uniform.shape[1])
+    return np.ascontiguousarray(cut.transpose(0, 2, 1), dtype=np.float32)
+
+
+def windows_by_user(recordings, samples, window_seconds, min_windows):
+    """Cut every recording; return (x, user labels, sorted user names).
+
+    A user with fewer than ``min_windows`` windows cannot be split 80/20 with a
+    validation part: that is an input error naming the user's recordings.
+    """
+    per_user = {}
+    origins = {}
+    for rec in recordings:
+        per_user.setdefault(rec.user, []).append(windows(rec, samples, window_seconds))
+        origins.setdefault(rec.user, []).append(rec.origin)
+    users = sorted(per_user)
+    xs, ys = [], []
+    for label, user in enumerate(users):
+        x = np.concatenate(per_user[user], axis=0)
+        if len(x) < min_windows:
+            raise InputError(
+                f"user {user} has {len(x)} windows of {window_seconds:g} s, needs at least {min_windows} "
+                f"({', '.join(origins[user])}): add longer walks or remove this user"
+            )
+        xs.append(x)
+        ys.append(np.full(len(x), label, dtype=np.int64))
+    return np.concatenate(xs), np.concatenate(ys), users

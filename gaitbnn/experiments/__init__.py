@@ -1,0 +1,43 @@
+"""Paper reproductions: each composes data, training and the paper's own numbers.
+
+The paper's numbers live as data in the repository's ``experiments/`` folder,
+one JSON file per table, each row citing its table and row.
+"""
+import json
+import sys
+from pathlib import Path
+
+from gaitbnn import runs
+from gaitbnn.errors import InputError
+
+_CANDIDATES = (
+    Path(__file__).resolve().parents[2] / "experiments",  # a source checkout (pip install -e .)
+    Path(sys.prefix) / "share" / "gaitbnn" / "experiments",  # a regular install (setup.cfg data_files)
+)
+
+
+def load_config(name):
+    """The paper table ``experiments/NAME.json``."""
+    for folder in _CANDIDATES:
+        path = folder / f"{name}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    raise InputError(f"experiment config {name}.json not found in {', '.join(map(str, _CANDIDATES))}: reinstall gaitbnn")
+
+
+def markdown_table(frame):
+    """A pandas DataFrame as a GitHub markdown table."""
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def write_table(frame, out_dir, stem, title, note):
+    """Write ``stem.csv`` and ``stem.md`` (title, note, table) atomically; return the markdown."""
+    out_dir = Path(out_dir)
+    text = f"## {title}\n\n{note}\n\n{markdown_table(frame)}\n"
+    runs.write_text(out_dir / f"{stem}.csv", frame.to_csv(index=False))
+    runs.write_text(out_dir / f"{stem}.md", text)
+    return text
+

@@ -1,0 +1,2 @@
+"""Model constructors, one module per paper, and the registry the CLI iterates over."""
+from gaitbnn.models.registry import build, count_params, get_spec, names  # noqa: F401

@@ -1,0 +1,60 @@
+"""BiPedalNet (Wu, Datta & Prabhu): a binarized CNN for gait identification.
+
+Table 1, layer by layer (1-bit weights / 32-bit parameters):
+
+=====================  ========  ======  =========  ======
+layer                  units     filter  1-bit      32-bit
+=====================  ========  ======  =========  ======
+Conv2D                 32        (3,3)   288        0
+MaxPool2D              -         (2,2)   0          0
+BatchNorm              -         -       0          96
+Conv1D                 64        (1,3)   6,144      0
+BatchNorm              -         -       0          192
+Conv1D                 64        (1,3)   12,288     0
+BatchNorm              -         -       0          192
+Flatten / Dense        32        -       276,480    0
+BatchNorm              -         -       0          96
+Dense                  38        -       1,216      0
+Softmax                -         -       -          -
+=====================  ========  ======  =========  ======
+
+Input shape, derived from Table 1: 288 = 3*3*1*32 means one input plane, an
+image of (sensor channels) x (time). The Dense-32 layer holds 276,480 = 8,640 * 32
+weights, so the flattened feature map has 8,640 = 3 * 45 * 64 values. With the
+6 sensor rows (accelerometer x, y, z and gyroscope x, y, z), 3 rows remain after
+the 2x2 pool only if the 3x3 convolution keeps all 6 ('same' padding). Along
+time, the two (1,3) convolutions without padding take 2 samples each, so the
+pooled width is 45 + 4 = 49 and the input has 98 time samples: (6, 98, 1).
+(With 'same' padding everywhere it would be 90 samples; we keep the binary
+convolutions unpadded, which LCE runs without a padding correction.)
+
+The first convolution has binary weights on the real-valued signal; every later
+layer has binary weights and binary (sign) activations, so it converts to LCE's
+``LceBconv2d``. The two dense layers are convolutions covering the whole map
+(see ``blocks.dense_as_conv``).
+"""
+import larq as lq
+import tensorflow as tf
+
+from gaitbnn.models.blocks import BINARY, BINARY_WEIGHTS, batch_norm, dense_as_conv
+
+INPUT_SHAPE = (6, 98, 1)
+CLASSES = 38
+
+
+def bipedalnet(input_shape=INPUT_SHAPE, classes=CLASSES):
+    """BiPedalNet per Table 1; ``classes`` is 38 in the paper."""
+    inputs = tf.keras.Input(shape=input_shape, name="signal")
+    x = lq.layers.QuantConv2D(32, (3, 3), padding="same", name="conv1", **BINARY_WEIGHTS)(inputs)
+    x = tf.keras.layers.MaxPooling2D((2, 2), name="pool1")(x)
+    x = batch_norm("bn1")(x)
+    x = lq.layers.QuantConv2D(64, (1, 3), padding="valid", name="conv2", **BINARY)(x)
+    x = batch_norm("bn2")(x)
+    x = lq.layers.QuantConv2D(64, (1, 3), padding="valid", name="conv3", **BINARY)(x)
+    x = batch_norm("bn3")(x)
+    x = dense_as_conv(x, 32, BINARY, name="dense1")
+    x = batch_norm("bn4")(x)
+    x = dense_as_conv(x, classes, BINARY, name="dense2")
+    x = tf.keras.layers.Flatten(name="flatten")(x)
+    outputs = tf.keras.layers.Activation("softmax", name="softmax")(x)
+    return tf.keras.Model(inputs, outputs, name="bipedalnet")

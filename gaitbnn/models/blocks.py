@@ -1,0 +1,48 @@
+"""Building blocks shared by the papers' models.
+
+Binary layers follow Courbariaux et al. (2016) as BiPedalNet Sec. 2.1 describes:
+latent real weights, binarized with ``ste_sign`` in the forward pass and clipped
+to [-1, 1] (``weight_clip``).
+
+LCE has no binary dense op: a ``QuantDense`` layer converts to float ops. A dense
+layer is therefore written as a convolution whose kernel covers the whole
+feature map (then 1x1 for the next one). Its Keras parameter count is that of
+the dense layer, and it converts to ``LceBconv2d``.
+"""
+import larq as lq
+import tensorflow as tf
+
+BINARY = dict(
+    input_quantizer="ste_sign",
+    kernel_quantizer="ste_sign",
+    kernel_constraint="weight_clip",
+    use_bias=False,
+)
+"""Binary weights and binary activations: lands in a binary op after conversion."""
+
+BINARY_WEIGHTS = dict(
+    input_quantizer=None,
+    kernel_quantizer="ste_sign",
+    kernel_constraint="weight_clip",
+    use_bias=False,
+)
+"""Binary weights on a real-valued input (a network's first layer)."""
+
+FLOAT = dict(input_quantizer=None, kernel_quantizer=None, kernel_constraint=None, use_bias=True)
+"""A full-precision layer written with the same Larq layer class."""
+
+
+def batch_norm(name=None):
+    """BatchNorm without the scale: 3 parameters per channel (Table 1: 96 for 32 channels)."""
+    return tf.keras.layers.BatchNormalization(scale=False, momentum=0.9, epsilon=1e-3, name=name)
+
+
+def dense_as_conv(x, units, quant, name):
+    """A dense layer over the flattened ``x``, written as a convolution.
+
+    The kernel spans the whole (height, width) of ``x``, so the weight count is
+    ``height * width * channels * units`` exactly as for Flatten + Dense, and the
+    result has shape (1, 1, units). On a (1, 1, C) input this is a 1x1 convolution.
+    """
+    height, width = int(x.shape[1]), int(x.shape[2])
+    return lq.layers.QuantConv2D(units, (height, width), padding="valid", name=name, **quant)(x)

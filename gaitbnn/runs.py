@@ -1,0 +1,85 @@
+"""Run directories and atomic writes.
+
+A run directory is the only thing that passes between commands. It holds the
+model, ``config.json``, ``history.csv``, ``training_curves.png`` and, written
+last, ``metrics.json``: a run is complete when ``metrics.json`` exists. Every
+file is written to a temporary name in the same folder and then renamed, so a
+crash never leaves a half-written model, flatbuffer or report.
+"""
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from gaitbnn.errors import InputError
+
+MODEL_FILE = "model.h5"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.csv"
+CURVES_FILE = "training_curves.png"
+CHECKPOINT_FILE = "checkpoint-best.weights.h5"
+
+
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path`` (same suffix); rename it over ``path`` on success."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_bytes(path, data):
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path, text):
+    write_bytes(path, text.encode())
+
+
+def write_json(path, obj):
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def prepare_output_dir(path, force=False):
+    """Create ``path`` for a new run; refuse to overwrite a complete run unless ``force``."""
+    path = Path(path)
+    if (path / METRICS_FILE).exists() and not force:
+        raise InputError(f"{path}: holds a complete run already: choose another --out, or pass --force to replace it")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise InputError(f"{path}: cannot write the output folder ({err.strerror}): choose a writable --out") from None
+    return path
+
+
+def read_json(path, what):
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing {what}") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: cannot read {what} ({err}): the file is corrupt; train the run again") from None
+
+
+def open_run(path):
+    """Check that ``path`` is a complete run; return (config, metrics)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"{path}: no such run directory: pass the --out folder of 'gaitbnn train'")
+    if not (path / METRICS_FILE).exists():
+        raise InputError(f"{path}: incomplete run (no {METRICS_FILE}): its training did not finish; train it again")
+    if not (path / MODEL_FILE).exists():
+        raise InputError(f"{path}: the run has no {MODEL_FILE}: train it again")
+    return read_json(path / CONFIG_FILE, "run config"), read_json(path / METRICS_FILE, "run metrics")

@@ -1,0 +1,145 @@
+"""Training as BiPedalNet Sec. 2.3 describes it.
+
+Adam (learning rate 1e-3) updates the latent weights; the multi-class
+cross-entropy is the objective; the learning rate is reduced when validation
+accuracy plateaus; the checkpoint with the best validation accuracy is kept.
+"""
+import csv
+import os
+import platform
+import time
+from pathlib import Path
+
+import larq
+import larq_compute_engine
+import numpy as np
+import tensorflow as tf
+
+from gaitbnn import models, runs
+
+tf.get_logger().setLevel("ERROR")  # AutoGraph notes on larq's QuantizedVariable are not for users
+
+
+def set_determinism(seed):
+    """Same seed, same data, same machine: same weights and metrics."""
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def versions():
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "larq": larq.__version__ if hasattr(larq, "__version__") else "0.14.0",
+        "larq_compute_engine": larq_compute_engine.__version__,
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+    }
+
+
+def compile_model(model, learning_rate):
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",  # categorical cross-entropy on integer labels
+        metrics=["accuracy"],
+    )
+
+
+def accuracy(model, x, y, batch_size=256):
+    """Top-1 accuracy of ``model`` on (x, y)."""
+    predictions = model.predict(x, batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(predictions, axis=1) == y))
+
+
+def plot_history(history_csv, png_path, title):
+    """Training curves (loss and accuracy, train and validation) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(history_csv) as f:
+        rows = list(csv.DictReader(f))
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, ax in (("loss", ax_loss), ("accuracy", ax_acc)):
+        ax.plot(epochs, [float(r[key]) for r in rows], label="train")
+        ax.plot(epochs, [float(r["val_" + key]) for r in rows], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    with runs.atomic_path(png_path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+
+
+def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e-3, force=False, verbose=2):
+    """Train registered model ``name`` on ``dataset`` into run directory ``out``; return the metrics."""
+    out = runs.prepare_output_dir(out, force=force)
+    (out / runs.METRICS_FILE).unlink(missing_ok=True)
+    set_determinism(seed)
+    model = models.build(name, dataset.input_shape, dataset.classes)
+    compile_model(model, learning_rate)
+    config = {
+        "model": name,
+        "data": dataset.source,
+        "synthetic": dataset.synthetic,
+        "data_description": dataset.description,
+        "input_shape": list(dataset.input_shape),
+        "classes": dataset.classes,
+        "class_names": dataset.class_names,
+        "channel_names": dataset.channel_names,
+        "normalization": dataset.normalization,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "learning_rate": learning_rate,
+        "optimizer": "adam",
+        "versions": versions(),
+    }
+    runs.write_json(out / runs.CONFIG_FILE, config)
+    checkpoint = out / runs.CHECKPOINT_FILE
+    callbacks = [
+        tf.keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5, patience=3, min_lr=1e-5),
+        tf.keras.callbacks.ModelCheckpoint(
+            str(checkpoint), monitor="val_accuracy", mode="max", save_best_only=True, save_weights_only=True
+        ),
+        tf.keras.callbacks.CSVLogger(str(out / runs.HISTORY_FILE)),
+    ]
+    if verbose:
+        print(f"training {name} on {dataset.description}: {len(dataset.y_train)} train / "
+              f"{len(dataset.y_val)} val / {len(dataset.y_test)} test windows, {dataset.classes} classes", flush=True)
+    start = time.time()
+    model.fit(
+        dataset.x_train, dataset.y_train,
+        validation_data=(dataset.x_val, dataset.y_val),
+        epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks, verbose=verbose,
+    )
+    train_seconds = time.time() - start
+    model.load_weights(str(checkpoint))
+    with runs.atomic_path(out / runs.MODEL_FILE) as tmp:
+        model.save(str(tmp), include_optimizer=False)
+    os.remove(checkpoint)
+    plot_history(out / runs.HISTORY_FILE, out / runs.CURVES_FILE, f"{name}: {dataset.description}")
+    metrics = {
+        "model": name,
+        "data": dataset.source,
+        "synthetic": dataset.synthetic,
+        "data_description": dataset.description,
+        "test_accuracy": accuracy(model, dataset.x_test, dataset.y_test),
+        "val_accuracy": accuracy(model, dataset.x_val, dataset.y_val),
+        "test_windows": int(len(dataset.y_test)),
+        "classes": dataset.classes,
+        **models.count_params(model),
+        "epochs": epochs,
+        "train_seconds": round(train_seconds, 2),
+    }
+    runs.write_json(out / runs.METRICS_FILE, metrics)  # last: marks the run complete
+    return metrics
+
+
+def load_model(run_dir):
+    """The trained Keras model of a complete run."""
+    return tf.keras.models.load_model(str(Path(run_dir) / runs.MODEL_FILE), compile=False)

@@ -1,0 +1,111 @@
+"""The click CLI through click's test runner: every command, and one line per bad input."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TINY
+from gaitbnn import runs
+from gaitbnn.cli import main
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_one_line_error(result, fragment, code=1):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.output
+    if code == 1:
+        assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_models_table_and_json():
+    table = invoke("models")
+    assert table.exit_code == 0 and "bipedalnet" in table.output and "296,416" in table.output
+    rows = {r["name"]: r for r in json.loads(invoke("models", "--json").output)}
+    assert set(rows) >= {"bipedalnet", "idnet", "idnet-binary"}
+    assert rows["bipedalnet"]["binary_params"] == 296416
+    assert rows["bipedalnet"]["float_params"] == 576
+    assert rows["bipedalnet"]["memory_bytes"] == 296416 // 8 + 576 * 4
+    assert rows["idnet"]["memory_bytes"] == 4 * rows["idnet"]["params"]
+    for row in rows.values():
+        assert row["params"] == row["binary_params"] + row["float_params"]
+
+
+def test_summary():
+    result = invoke("summary", "bipedalnet")
+    assert result.exit_code == 0 and "dense1" in result.output and "276480" in result.output
+
+
+def test_train_then_evaluate(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("train", "bipedalnet", "--data", TINY, "--epochs", 2, "--batch-size", 32, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Epoch 2/2" in result.output  # progress per epoch
+    metrics = json.loads((out / runs.METRICS_FILE).read_text())
+    shown = invoke("evaluate", out)
+    assert shown.exit_code == 0
+    assert f"test accuracy {100 * metrics['test_accuracy']:.2f}%" in shown.output
+    assert "SYNTHETIC" in shown.output
+    again = invoke("train", "bipedalnet", "--data", TINY, "--epochs", 1, "--out", out)
+    assert_one_line_error(again, "complete run already")
+
+
+def test_reproduce_prints_paper_beside_measured(tmp_path):
+    out = tmp_path / "repro"
+    result = invoke("reproduce", "bipedalnet", "--data", "synthetic:users=4,seconds=40", "--epochs", 1, "--out", out)
+    assert result.exit_code == 0, result.output
+    for text in ("Table 2", "98.05", "41.45", "95.91", "1.28", "SYNTHETIC", "296416 / 296416"):
+        assert text in result.output, text
+    table = (out / "table2.csv").read_text().splitlines()
+    assert table[0] == "model,params (paper / measured),memory MB (paper / measured),accuracy % (paper / measured),data"
+    assert len(table) == 4 and all(row.endswith(",synthetic") for row in table[1:])
+    assert "SYNTHETIC" in (out / "table2.md").read_text()
+    rerun = invoke("reproduce", "bipedalnet", "--data", "synthetic:users=4,seconds=40", "--epochs", 1, "--out", out)
+    assert rerun.output.count("reusing the complete run") == 3
+
+
+def test_export_fresh_model(tmp_path):
+    result = invoke("export", "bipedalnet", "--target", "arm64", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "bipedalnet.json").read_text())
+    assert report["ops"]["LceBconv2d"] == 4 and report["parity"]["argmax_agreement"] == 1.0
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "nope", "--out", "{tmp}/r"], "unknown model 'nope'"),
+    (["train", "bipedalnet", "--data", "{tmp}/missing", "--out", "{tmp}/r"], "no such dataset folder"),
+    (["train", "bipedalnet", "--data", "{tmp}", "--out", "{tmp}/r"], "no walk folders"),
+    (["train", "bipedalnet", "--data", "synthetic:users=1", "--out", "{tmp}/r"], "needs at least 2 users"),
+    (["train", "bipedalnet", "--data", TINY, "--epochs", 1, "--out", "{tmp}/file/r"], "cannot write the output folder"),
+    (["evaluate", "{tmp}/missing"], "no such run directory"),
+    (["evaluate", "{tmp}"], "incomplete run"),
+    (["export", "nope", "--out", "{tmp}/e"], "unknown model 'nope'"),
+    (["summary", "nope"], "unknown model 'nope'"),
+])
+def test_bad_input_gives_one_line(tmp_path, args, fragment):
+    (tmp_path / "file").write_text("not a folder")
+    result = invoke(*[a.replace("{tmp}", str(tmp_path)) if isinstance(a, str) else a for a in args])
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "r").exists() and not (tmp_path / "e").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "bipedalnet", "--epochs", 0, "--out", "x"], "--epochs"),
+    (["train", "bipedalnet", "--batch-size", -1, "--out", "x"], "--batch-size"),
+    (["train", "bipedalnet", "--learning-rate", 0, "--out", "x"], "--learning-rate"),
+    (["export", "bipedalnet", "--target", "gpu", "--out", "x"], "--target"),
+])
+def test_out_of_range_options(args, fragment):
+    assert_one_line_error(invoke(*args), fragment, code=2)
+
+
+def test_padova_tree_through_the_cli(padova_tree, tmp_path):
+    out = tmp_path / "run"
+    result = invoke("train", "idnet", "--data", padova_tree, "--epochs", 1, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "metrics.json").read_text())["synthetic"] is False
+    assert str(padova_tree) in invoke("evaluate", out).output

@@ -1,0 +1,57 @@
+"""Training: learning on separable synthetic data, run files, reload, determinism."""
+import csv
+import json
+
+import numpy as np
+
+from conftest import TINY
+from gaitbnn import data, runs
+from gaitbnn.training import fit
+
+
+def test_bipedalnet_learns_synthetic_users(trained_run):
+    _, metrics, dataset = trained_run
+    chance = 1 / dataset.classes
+    assert metrics["test_accuracy"] >= max(0.7, 3 * chance)
+
+
+def test_run_directory_is_complete(trained_run):
+    out, metrics, _ = trained_run
+    for name in (runs.MODEL_FILE, runs.CONFIG_FILE, runs.HISTORY_FILE, runs.CURVES_FILE, runs.METRICS_FILE):
+        assert (out / name).is_file(), name
+    assert not (out / runs.CHECKPOINT_FILE).exists()
+    on_disk = json.loads((out / runs.METRICS_FILE).read_text())
+    for key in ("model", "data", "test_accuracy", "params", "binary_params", "memory_bytes", "epochs", "train_seconds"):
+        assert key in on_disk
+    # Table 1's 296,416 binary weights, with the 38-way output replaced by this data's classes
+    assert on_disk["binary_params"] == 296416 - 32 * 38 + 32 * on_disk["classes"]
+    assert on_disk["synthetic"] is True
+    with open(out / runs.HISTORY_FILE) as f:
+        assert len(list(csv.DictReader(f))) == metrics["epochs"]
+    assert (out / runs.CURVES_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_saved_run_reloads_to_the_same_accuracy(trained_run):
+    out, metrics, dataset = trained_run
+    model = fit.load_model(out)
+    assert fit.accuracy(model, dataset.x_test, dataset.y_test) == metrics["test_accuracy"]
+
+
+def test_same_seed_same_metrics(tmp_path):
+    dataset = data.load(TINY, (6, 98, 1), seed=0)
+    a = fit.train("bipedalnet", dataset, tmp_path / "a", epochs=2, batch_size=32, seed=5, verbose=0)
+    b = fit.train("bipedalnet", dataset, tmp_path / "b", epochs=2, batch_size=32, seed=5, verbose=0)
+    assert a["test_accuracy"] == b["test_accuracy"]
+    wa = fit.load_model(tmp_path / "a").get_weights()
+    wb = fit.load_model(tmp_path / "b").get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(wa, wb))
+
+
+def test_a_broken_model_does_not_learn(tmp_path):
+    """Shuffled labels: the same pipeline stays near chance, so the learning test can fail."""
+    dataset = data.load(TINY, (6, 98, 1), seed=0)
+    rng = np.random.default_rng(0)
+    dataset.y_train = rng.permutation(dataset.y_train)
+    metrics = fit.train("bipedalnet", dataset, tmp_path / "r", epochs=4, batch_size=32, seed=0, verbose=0)
+    assert metrics["test_accuracy"] < 0.45
