@@ -24,3 +24,6 @@ reproduce-bipedalnet: venv
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+bench: venv
+	$(BIN)/gaitbnn bench --out runs/bench

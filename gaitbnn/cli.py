@@ -134,35 +134,91 @@ def reproduce(paper, data, epochs, seed, out, force):
     click.echo(f"written: {out}/table1.csv, table1.md, table2.csv, table2.md, results.json")
 
 
+def _model_and_inputs(source, seed):
+    """SOURCE is a run directory (trained model, its test split) or a model name (fresh weights, random inputs)."""
+    from gaitbnn import data as datasets
+    from gaitbnn import models, runs
+    from gaitbnn.training import fit
+
+    if Path(source).exists():
+        config, _ = runs.open_run(source)
+        dataset = datasets.load(config["data"], config["input_shape"], seed=config["seed"],
+                                window_seconds=config["normalization"]["window_seconds"])
+        return config["model"], fit.load_model(source), dataset.x_test[:500]
+    from gaitbnn import export as exporter
+
+    models.get_spec(source)  # a clear error for an unknown name
+    model, x = exporter.fresh_model(source, seed)
+    return source, model, x
+
+
 @main.command()
 @click.argument("source")
-@click.option("--target", type=click.Choice(["arm64", "float"]), default="arm64", show_default=True)
+@click.option("--target", type=click.Choice(["arm64", "float"]), default="arm64", show_default=True,
+              help="arm64: LCE-optimized flatbuffer for ARM64 Android; float: plain float32 TFLite baseline.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for NAME.tflite and NAME.json.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random inputs for a fresh model.")
 @_user_errors
 def export(source, target, out, seed):
-    """Write a TFLite flatbuffer of SOURCE (a run directory, or a registered model name with fresh weights)."""
-    import numpy as np
+    """Write a TFLite flatbuffer of SOURCE (a run directory, or a registered model name with fresh weights).
 
-    from gaitbnn import data as datasets
+    The report NAME.json gives the size, the 1-bit limit, the ops, the share of weights in binary ops and the
+    Keras-vs-flatbuffer parity; the export fails, writing nothing, if parity is off.
+    """
     from gaitbnn import export as exporter
-    from gaitbnn import models, runs
-    from gaitbnn.training import fit
 
-    if Path(source).is_dir():
-        config, _ = runs.open_run(source)
-        name, model = config["model"], fit.load_model(source)
-        dataset = datasets.load(config["data"], config["input_shape"], seed=config["seed"],
-                                window_seconds=config["normalization"]["window_seconds"])
-        x = dataset.x_test[:200]
-    else:
-        name, model = source, models.build(source)
-        x = np.random.default_rng(seed).normal(size=(64, *model.input_shape[1:])).astype("float32")
+    name, model, x = _model_and_inputs(source, seed)
     report = exporter.export(model, name, target, out, x)
     p = report["parity"]
-    click.echo(f"{out}/{name}.tflite: {report['size_bytes'] / 1024:.1f} KiB ({target}); ops {report['ops']}; "
-               f"parity max |diff| {p['max_abs_diff']:.2e}, argmax agreement {p['argmax_agreement']:.3f} "
-               f"on {p['inputs_compared']} inputs")
+    click.echo(f"{Path(out) / name}.tflite: {report['size_bytes'] / 1024:.1f} KiB ({target}; 1-bit limit "
+               f"{report['one_bit_limit_bytes'] / 1024:.1f} KiB), binary weight fraction "
+               f"{report['binary_weight_fraction']:.4f}, ops {report['ops']}")
+    click.echo(f"parity vs Keras: max |diff| {p['max_abs_diff']:.2e}, argmax agreement {p['argmax_agreement']:.3f} "
+               f"on {p['inputs_compared']} inputs; report {Path(out) / name}.json")
+
+
+@main.command()
+@click.argument("flatbuffer", required=False, type=click.Path())
+@click.option("--compare", "compare_source", default=None,
+              help="Export this model name or run directory for arm64 and float, and time both in the same run.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--runs", "runs_count", type=click.IntRange(min=1), default=200, show_default=True)
+@_user_errors
+def benchmark(flatbuffer, compare_source, threads, runs_count):
+    """Time FLATBUFFER (.tflite) in the interpreter on this machine: median and p90 latency per inference."""
+    from gaitbnn import benchmark as bench_module
+
+    if bool(flatbuffer) == bool(compare_source):
+        raise InputError("give either FLATBUFFER.tflite or --compare NAME (not both, not neither)")
+    if flatbuffer:
+        timing = bench_module.time_flatbuffers({"model": bench_module.read_flatbuffer(flatbuffer)}, threads, runs_count)
+        t = timing["model"]
+        click.echo(f"{flatbuffer}: median {t['median_us']:.1f} us, p90 {t['p90_us']:.1f} us per inference "
+                   f"({runs_count} runs, {threads} thread(s), {bench_module.machine()})")
+        return
+    name, model, x = _model_and_inputs(compare_source, 0)
+    row = bench_module.compare(model, name, x[:64], threads=threads, runs_count=runs_count)
+    for target in ("arm64", "float"):
+        t = row[target]["latency"]
+        click.echo(f"{name} {target:>5}: {row[target]['size_bytes'] / 1024:8.1f} KiB, median {t['median_us']:8.1f} us, "
+                   f"p90 {t['p90_us']:8.1f} us")
+    ratio = row["arm64"]["latency"]["median_us"] / row["float"]["latency"]["median_us"]
+    click.echo(f"latency ratio arm64 / float: {ratio:.2f} on {bench_module.machine()} "
+               "(LCE's binary kernels are optimized for ARM64; measure phones with export/android)")
+
+
+@main.command()
+@click.option("--out", default="runs/bench", show_default=True, type=click.Path(file_okay=False))
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--runs", "runs_count", type=click.IntRange(min=1), default=200, show_default=True)
+@_user_errors
+def bench(out, threads, runs_count):
+    """Both targets of every registered model, side by side: sizes, latencies, ratios, parity (CSV + markdown)."""
+    from gaitbnn import benchmark as bench_module
+
+    text, _ = bench_module.bench(out, threads=threads, runs_count=runs_count)
+    click.echo("\n" + text)
+    click.echo(f"written: {out}/bench.csv, bench.md, bench.json")
 
 
 if __name__ == "__main__":

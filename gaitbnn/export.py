@@ -1,10 +1,17 @@
-"""Export to TFLite flatbuffers for the phone, with a size and parity report.
+"""Export to TFLite flatbuffers for the phone, verified against Keras and sized.
 
-``arm64``: ``larq_compute_engine.convert_keras_model``; binary layers become
-``LceBconv2d`` ops that LCE runs with bitwise kernels on ARM64 Android.
-``float``: plain TensorFlow Lite float32 conversion of the same model, the
-baseline to compare with. The report checks the flatbuffer against Keras in
-``lce.testing.Interpreter`` (which runs LCE ops on x86 too).
+``arm64``: ``larq_compute_engine.convert_keras_model``. A layer lands in LCE's
+binary convolution (``LceBconv2d``) only when both its input and kernel
+quantizers are binary, and LCE has no binary dense op: the models write their
+dense layers as convolutions (``models.blocks.dense_as_conv``).
+``float``: the plain TensorFlow Lite float32 conversion of the same model, the
+baseline to compare with.
+
+The report (``NAME.json``) holds the flatbuffer size, the 1-bit limit (binary
+weights at 1 bit, other parameters at 32), the op counts, the share of the
+model's weights that sit in binary ops, and the parity of the flatbuffer run in
+``lce.testing.Interpreter`` (LCE ops run on x86 too) against Keras. An export
+whose parity is off fails and writes nothing.
 """
 from collections import Counter
 from pathlib import Path
@@ -16,40 +23,94 @@ from gaitbnn import models, runs
 from gaitbnn.errors import InputError
 
 TARGETS = ("arm64", "float")
+MAX_ABS_DIFF = 1e-4  # on softmax outputs; LCE's own end-to-end tests allow 1e-3
+BINARY_OP = "LceBconv2d"
+
+
+class ParityError(InputError):
+    """The flatbuffer's outputs differ from Keras beyond the tolerance."""
+
+
+def fresh_model(name, seed=0, count=64):
+    """A registered model with seeded fresh weights, and seeded inputs to check it on.
+
+    Two things keep a parity check on untrained weights meaningful:
+    - BatchNorm statistics are estimated on the inputs (training-mode passes). With
+      the initial ones (mean 0, variance 1) the integer outputs of a binary
+      convolution stay integers, exact zeros reach the next sign, and a float
+      flatbuffer, which folds BatchNorm into the convolution, rounds them to tiny
+      values of either sign.
+    - Inputs are multiples of 1/8, so the first convolution (binary weights on a
+      real input) sums exactly in any order: Keras and the interpreter then see
+      the same signs. Random real inputs hit sign ties within rounding error now
+      and then, and one flipped sign moves an untrained network's peaked softmax.
+    """
+    tf.keras.utils.set_random_seed(seed)
+    model = models.build(name)
+    x = np.round(np.random.default_rng(seed).normal(size=(count, *model.input_shape[1:])) * 8) / 8
+    x = x.astype(np.float32)
+    for _ in range(20):
+        model(x, training=True)
+    return model, x
 
 
 def convert(model, target):
     """The flatbuffer bytes of ``model`` for ``target``."""
-    if target == "arm64":
-        import larq_compute_engine as lce
+    if target not in TARGETS:
+        raise InputError(f"unknown export target '{target}': choose one of {', '.join(TARGETS)}")
+    try:
+        if target == "arm64":
+            import larq_compute_engine as lce
 
-        return bytes(lce.convert_keras_model(model))
-    if target == "float":
+            return bytes(lce.convert_keras_model(model))
         return bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    raise InputError(f"unknown export target '{target}': choose one of {', '.join(TARGETS)}")
+    except Exception as err:  # the converters raise many types; the user needs one line
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise InputError(f"model {model.name} cannot be converted for target {target}: {first}") from None
+
+
+def _graph(flatbuffer):
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    return flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+
+
+def _op_names(graph):
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    builtin = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    return [code.customCode.decode() if code.customCode
+            else builtin.get(max(code.builtinCode, code.deprecatedBuiltinCode), str(code.builtinCode))
+            for code in graph.operatorCodes]
 
 
 def op_counts(flatbuffer):
     """Number of operators per op type (builtin name, or custom name such as LceBconv2d)."""
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    builtin_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
-    names = []
-    for code in model.operatorCodes:
-        if code.customCode:
-            names.append(code.customCode.decode())
-        else:
-            names.append(builtin_names.get(max(code.builtinCode, code.deprecatedBuiltinCode), str(code.builtinCode)))
-    return dict(Counter(names[op.opcodeIndex] for graph in model.subgraphs for op in graph.operators))
+    graph = _graph(flatbuffer)
+    names = _op_names(graph)
+    return dict(Counter(names[op.opcodeIndex] for sub in graph.subgraphs for op in sub.operators))
 
 
-def run_flatbuffer(flatbuffer, x):
+def binary_op_weights(flatbuffer):
+    """Number of weights held by binary convolutions: out x kh x kw x channels_in for each LceBconv2d."""
+    from flatbuffers import flexbuffers
+
+    graph = _graph(flatbuffer)
+    names = _op_names(graph)
+    total = 0
+    for sub in graph.subgraphs:
+        for op in sub.operators:
+            if names[op.opcodeIndex] == BINARY_OP:
+                out, kh, kw, _ = sub.tensors[op.inputs[1]].shape  # bit-packed along the input channels
+                total += int(out * kh * kw * flexbuffers.Loads(bytes(op.customOptions))["channels_in"])
+    return total
+
+
+def run_flatbuffer(flatbuffer, x, threads=1):
     """Outputs of the flatbuffer on ``x``, one input at a time, in LCE's interpreter."""
     import larq_compute_engine as lce
 
-    interpreter = lce.testing.Interpreter(flatbuffer, num_threads=1)
+    interpreter = lce.testing.Interpreter(flatbuffer, num_threads=threads)
     return np.concatenate([np.asarray(interpreter.predict(x[i:i + 1])) for i in range(len(x))])
 
 
@@ -65,25 +126,39 @@ def parity(model, flatbuffer, x):
     }
 
 
-def export(model, name, target, out_dir, x):
-    """Write ``out_dir/NAME.tflite`` and ``out_dir/NAME.json`` (size, ops, parity); return the report."""
-    out_dir = runs.prepare_output_dir(out_dir)
-    try:
-        flatbuffer = convert(model, target)
-    except InputError:
-        raise
-    except Exception as err:  # the converters raise many types; the user needs one line
-        raise InputError(f"model {name} cannot be converted for target {target}: {str(err).splitlines()[0]}") from None
+def report(model, name, target, flatbuffer, x):
+    """The export report of ``flatbuffer`` (see the module docstring)."""
     counts = models.count_params(model)
-    report = {
+    return {
         "model": name,
         "target": target,
         "size_bytes": len(flatbuffer),
         "one_bit_limit_bytes": counts["memory_bytes"],
+        "params": counts["params"],
+        "binary_params": counts["binary_params"],
         "ops": op_counts(flatbuffer),
+        "binary_weight_fraction": binary_op_weights(flatbuffer) / counts["params"],
         "parity": parity(model, flatbuffer, x),
     }
-    tflite = Path(out_dir) / f"{name}.tflite"
-    runs.write_bytes(tflite, flatbuffer)
-    runs.write_json(Path(out_dir) / f"{name}.json", report)
-    return report
+
+
+def check_parity(result):
+    """Raise ``ParityError`` saying by how much, unless argmax agrees everywhere and outputs within 1e-4."""
+    p = result["parity"]
+    if p["argmax_agreement"] < 1.0 or p["max_abs_diff"] > MAX_ABS_DIFF:
+        raise ParityError(
+            f"{result['model']} ({result['target']}): flatbuffer differs from Keras: max |diff| {p['max_abs_diff']:.2e} "
+            f"(limit {MAX_ABS_DIFF:.0e}), argmax agreement {p['argmax_agreement']:.4f} on {p['inputs_compared']} "
+            "inputs: nothing written; report this model as a conversion bug"
+        )
+
+
+def export(model, name, target, out_dir, x):
+    """Write ``out_dir/NAME.tflite`` and ``out_dir/NAME.json``; return the report. Nothing is written on failure."""
+    flatbuffer = convert(model, target)
+    result = report(model, name, target, flatbuffer, x)
+    check_parity(result)
+    out_dir = runs.writable_dir(out_dir)
+    runs.write_bytes(Path(out_dir) / f"{name}.tflite", flatbuffer)
+    runs.write_json(Path(out_dir) / f"{name}.json", result)
+    return result

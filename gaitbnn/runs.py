@@ -54,6 +54,12 @@ def prepare_output_dir(path, force=False):
     path = Path(path)
     if (path / METRICS_FILE).exists() and not force:
         raise InputError(f"{path}: holds a complete run already: choose another --out, or pass --force to replace it")
+    return writable_dir(path)
+
+
+def writable_dir(path):
+    """Create folder ``path`` if needed and check that files can be written in it."""
+    path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"

@@ -75,6 +75,43 @@ def test_export_fresh_model(tmp_path):
     assert report["ops"]["LceBconv2d"] == 4 and report["parity"]["argmax_agreement"] == 1.0
 
 
+def test_export_and_benchmark_a_run(trained_run, tmp_path):
+    run_dir, _, dataset = trained_run
+    result = invoke("export", run_dir, "--target", "arm64", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "bipedalnet.json").read_text())
+    assert report["parity"]["inputs_compared"] == len(dataset.x_test)
+    timed = invoke("benchmark", tmp_path / "bipedalnet.tflite", "--runs", 5)
+    assert timed.exit_code == 0 and "median" in timed.output and "p90" in timed.output
+
+
+def test_benchmark_compare_prints_the_ratio():
+    result = invoke("benchmark", "--compare", "bipedalnet", "--runs", 5)
+    assert result.exit_code == 0, result.output
+    assert "latency ratio arm64 / float" in result.output and " float:" in result.output
+
+
+def test_bench_writes_the_table(tmp_path):
+    result = invoke("bench", "--out", tmp_path, "--runs", 3)
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "bench.csv").read_text().splitlines()
+    assert rows[0].startswith("model,size arm64 (KiB),size float (KiB),size ratio (float / arm64),latency arm64 (us)")
+    assert len(rows) == 1 + 3
+    assert "x86_64" in (tmp_path / "bench.md").read_text() or "aarch64" in (tmp_path / "bench.md").read_text()
+
+
+def test_export_refuses_an_incomplete_or_corrupt_run(trained_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "copy"
+    shutil.copytree(trained_run[0], run_dir)
+    (run_dir / "model.h5").write_bytes(b"not hdf5")
+    assert_one_line_error(invoke("export", run_dir, "--out", tmp_path / "e"), "cannot load the model")
+    (run_dir / "metrics.json").unlink()
+    assert_one_line_error(invoke("export", run_dir, "--out", tmp_path / "e"), "incomplete run")
+    assert not (tmp_path / "e").exists()
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["train", "nope", "--out", "{tmp}/r"], "unknown model 'nope'"),
     (["train", "bipedalnet", "--data", "{tmp}/missing", "--out", "{tmp}/r"], "no such dataset folder"),
@@ -85,6 +122,9 @@ def test_export_fresh_model(tmp_path):
     (["evaluate", "{tmp}"], "incomplete run"),
     (["export", "nope", "--out", "{tmp}/e"], "unknown model 'nope'"),
     (["summary", "nope"], "unknown model 'nope'"),
+    (["benchmark", "{tmp}/file"], "not a TFLite flatbuffer"),
+    (["benchmark", "{tmp}/none.tflite"], "cannot read"),
+    (["benchmark"], "either FLATBUFFER.tflite or --compare"),
 ])
 def test_bad_input_gives_one_line(tmp_path, args, fragment):
     (tmp_path / "file").write_text("not a folder")
@@ -98,6 +138,7 @@ def test_bad_input_gives_one_line(tmp_path, args, fragment):
     (["train", "bipedalnet", "--batch-size", -1, "--out", "x"], "--batch-size"),
     (["train", "bipedalnet", "--learning-rate", 0, "--out", "x"], "--learning-rate"),
     (["export", "bipedalnet", "--target", "gpu", "--out", "x"], "--target"),
+    (["benchmark", "--compare", "bipedalnet", "--runs", 0], "--runs"),
 ])
 def test_out_of_range_options(args, fragment):
     assert_one_line_error(invoke(*args), fragment, code=2)

@@ -1,9 +1,14 @@
-"""The flatbuffer: binary ops, size bound, Keras parity on trained weights."""
+"""The export stage: binary ops, size bounds, the report, parity on trained and fresh weights, bad inputs."""
+import json
+
 import numpy as np
 import pytest
 
-from gaitbnn import export, models
+from gaitbnn import export
+from gaitbnn.errors import InputError
 from gaitbnn.training import fit
+
+REPORT_FIELDS = {"size_bytes", "one_bit_limit_bytes", "ops", "binary_weight_fraction", "parity"}
 
 
 @pytest.fixture(scope="module")
@@ -12,34 +17,84 @@ def trained_export(trained_run, tmp_path_factory):
     model = fit.load_model(out)
     folder = tmp_path_factory.mktemp("export")
     report = export.export(model, "bipedalnet", "arm64", folder, dataset.x_test)
-    return folder, report
+    return folder, report, model, dataset
 
 
 def test_bipedalnet_lands_in_binary_ops(trained_export):
-    _, report = trained_export
+    _, report, _, _ = trained_export
     assert report["ops"]["LceBconv2d"] == 4  # conv2, conv3 and both dense layers
     assert "FULLY_CONNECTED" not in report["ops"]
+    assert report["binary_weight_fraction"] >= 0.99
 
 
 def test_bipedalnet_flatbuffer_size(trained_export):
-    folder, report = trained_export
+    folder, report, _, _ = trained_export
     size = (folder / "bipedalnet.tflite").stat().st_size
     assert size == report["size_bytes"] <= 48 * 1024
     binary = 296416 - 32 * 38 + 32 * report["parity"]["outputs"]
     assert report["one_bit_limit_bytes"] == binary // 8 + 4 * 576
 
 
-def test_parity_on_trained_weights(trained_export):
-    _, report = trained_export
+def test_report_file(trained_export):
+    folder, report, _, _ = trained_export
+    on_disk = json.loads((folder / "bipedalnet.json").read_text())
+    assert REPORT_FIELDS <= set(on_disk) and on_disk == report
+    assert set(on_disk["parity"]) >= {"max_abs_diff", "argmax_agreement", "inputs_compared"}
+
+
+def test_parity_on_trained_weights_over_the_test_split(trained_export):
+    _, report, _, dataset = trained_export
     assert report["parity"]["argmax_agreement"] == 1.0
     assert report["parity"]["max_abs_diff"] <= 1e-4
-    assert report["parity"]["inputs_compared"] > 10
+    assert report["parity"]["inputs_compared"] == len(dataset.x_test)
 
 
-def test_float_target_is_much_larger(tmp_path):
-    model = models.build("bipedalnet")
-    x = np.random.default_rng(0).normal(size=(4, 6, 98, 1)).astype("float32")
-    small = export.export(model, "bipedalnet", "arm64", tmp_path / "a", x)
-    large = export.export(model, "bipedalnet", "float", tmp_path / "f", x)
-    assert large["size_bytes"] >= 20 * small["size_bytes"]
-    assert "LceBconv2d" not in large["ops"]
+def test_float_target_is_the_larger_baseline(trained_export, tmp_path):
+    _, arm64, model, dataset = trained_export
+    flt = export.export(model, "bipedalnet", "float", tmp_path, dataset.x_test)
+    assert flt["size_bytes"] >= 20 * arm64["size_bytes"]
+    assert "LceBconv2d" not in flt["ops"] and flt["binary_weight_fraction"] == 0
+    assert flt["parity"]["max_abs_diff"] <= 1e-4
+
+
+@pytest.mark.parametrize("name, minimum_fraction", [("bipedalnet", 0.99), ("idnet-binary", 0.99), ("idnet", 0.0)])
+def test_fresh_weights_every_model(name, minimum_fraction, tmp_path):
+    model, x = export.fresh_model(name, seed=1)
+    for target in export.TARGETS:
+        report = export.export(model, name, target, tmp_path / target, x)
+        assert report["parity"]["argmax_agreement"] == 1.0 and report["parity"]["max_abs_diff"] <= 1e-4
+    assert json.loads((tmp_path / "arm64" / f"{name}.json").read_text())["binary_weight_fraction"] >= minimum_fraction
+
+
+def test_parity_failure_writes_nothing(trained_export, tmp_path, monkeypatch):
+    _, _, model, dataset = trained_export
+    real = export.run_flatbuffer
+    monkeypatch.setattr(export, "run_flatbuffer", lambda fb, x, threads=1: real(fb, x) + 0.01)
+    with pytest.raises(export.ParityError, match=r"max \|diff\| 1.00e-02 \(limit 1e-04\)"):
+        export.export(model, "bipedalnet", "arm64", tmp_path / "out", dataset.x_test[:8])
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_target():
+    model, _ = export.fresh_model("bipedalnet")
+    with pytest.raises(InputError, match="unknown export target 'gpu'"):
+        export.convert(model, "gpu")
+
+
+def test_unconvertible_model_is_one_line(monkeypatch):
+    import larq_compute_engine as lce
+
+    def broken(model):
+        raise RuntimeError("op not supported\nlong converter log")
+
+    monkeypatch.setattr(lce, "convert_keras_model", broken)
+    model, _ = export.fresh_model("bipedalnet")
+    with pytest.raises(InputError, match="cannot be converted for target arm64: op not supported$"):
+        export.convert(model, "arm64")
+
+
+def test_fresh_models_are_seeded():
+    a, xa = export.fresh_model("bipedalnet", seed=3)
+    b, xb = export.fresh_model("bipedalnet", seed=3)
+    assert np.array_equal(xa, xb)
+    assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))

@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from gaitbnn import runs
 from gaitbnn.errors import InputError
 
 _CANDIDATES = (
@@ -23,21 +22,3 @@ def load_config(name):
         if path.is_file():
             return json.loads(path.read_text())
     raise InputError(f"experiment config {name}.json not found in {', '.join(map(str, _CANDIDATES))}: reinstall gaitbnn")
-
-
-def markdown_table(frame):
-    """A pandas DataFrame as a GitHub markdown table."""
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
-
-
-def write_table(frame, out_dir, stem, title, note):
-    """Write ``stem.csv`` and ``stem.md`` (title, note, table) atomically; return the markdown."""
-    out_dir = Path(out_dir)
-    text = f"## {title}\n\n{note}\n\n{markdown_table(frame)}\n"
-    runs.write_text(out_dir / f"{stem}.csv", frame.to_csv(index=False))
-    runs.write_text(out_dir / f"{stem}.md", text)
-    return text
-

@@ -10,7 +10,8 @@ import pandas as pd
 from gaitbnn import data as datasets
 from gaitbnn import models, runs
 from gaitbnn.errors import InputError
-from gaitbnn.experiments import load_config, write_table
+from gaitbnn.experiments import load_config
+from gaitbnn.reports import write_table
 from gaitbnn.training import fit
 
 MIB = 2**20

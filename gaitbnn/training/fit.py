@@ -5,6 +5,7 @@ cross-entropy is the objective; the learning rate is reduced when validation
 accuracy plateaus; the checkpoint with the best validation accuracy is kept.
 """
 import csv
+import textwrap
 import os
 import platform
 import time
@@ -16,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from gaitbnn import models, runs
+from gaitbnn.errors import InputError
 
 tf.get_logger().setLevel("ERROR")  # AutoGraph notes on larq's QuantizedVariable are not for users
 
@@ -68,7 +70,7 @@ def plot_history(history_csv, png_path, title):
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.legend()
-    fig.suptitle(title)
+    fig.suptitle(textwrap.fill(title, 110), fontsize=9)
     fig.tight_layout()
     with runs.atomic_path(png_path) as tmp:
         fig.savefig(tmp, dpi=100)
@@ -142,4 +144,8 @@ def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e
 
 def load_model(run_dir):
     """The trained Keras model of a complete run."""
-    return tf.keras.models.load_model(str(Path(run_dir) / runs.MODEL_FILE), compile=False)
+    path = Path(run_dir) / runs.MODEL_FILE
+    try:
+        return tf.keras.models.load_model(str(path), compile=False)
+    except Exception as err:  # h5py and Keras raise many types for a damaged file
+        raise InputError(f"{path}: cannot load the model ({type(err).__name__}): the file is corrupt; train again") from None

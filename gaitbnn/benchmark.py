@@ -1,0 +1,107 @@
+"""Latency of flatbuffers in the interpreter on this machine, measured side by side.
+
+LCE's optimized binary kernels target ARM64; on x86 its interpreter runs them
+slower than float. Every figure is labelled with the machine it was measured on;
+phone figures come from ``export/android/benchmark_on_phone.sh``.
+Timings are wall-clock times of one ``predict`` call on one input (Python call
+overhead included, the same for both targets); the flatbuffers being compared
+are timed in alternation, so both see the same machine load.
+"""
+import platform
+import time
+
+import numpy as np
+
+from gaitbnn import export, models, runs
+from gaitbnn.errors import InputError
+from gaitbnn.reports import write_table
+
+TFLITE_IDENTIFIER = b"TFL3"
+
+
+def machine():
+    return f"{platform.machine()} ({platform.system()}, {platform.processor() or 'cpu'})"
+
+
+def read_flatbuffer(path):
+    """The bytes of a .tflite file, checked to be a TFLite flatbuffer."""
+    try:
+        data = open(path, "rb").read()
+    except OSError as err:
+        raise InputError(f"{path}: cannot read ({err.strerror}): pass a .tflite file written by 'gaitbnn export'") from None
+    if data[4:8] != TFLITE_IDENTIFIER:
+        raise InputError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier): pass a .tflite file")
+    return data
+
+
+def time_flatbuffers(flatbuffers, threads=1, runs_count=200, warmup=20, seed=0):
+    """Median and p90 latency (us) per inference for each of ``flatbuffers`` (label -> bytes), interleaved."""
+    import larq_compute_engine as lce
+
+    interpreters = {label: lce.testing.Interpreter(fb, num_threads=threads) for label, fb in flatbuffers.items()}
+    inputs = {}
+    for label, interpreter in interpreters.items():
+        shape = interpreter.input_shapes[0]
+        inputs[label] = np.random.default_rng(seed).normal(size=(1, *shape[1:])).astype(np.float32)
+    samples = {label: [] for label in interpreters}
+    for step in range(warmup + runs_count):
+        for label, interpreter in interpreters.items():
+            start = time.perf_counter()
+            interpreter.predict(inputs[label])
+            elapsed = time.perf_counter() - start
+            if step >= warmup:
+                samples[label].append(elapsed * 1e6)
+    return {label: {"median_us": float(np.median(s)), "p90_us": float(np.percentile(s, 90)), "runs": len(s),
+                    "threads": threads} for label, s in samples.items()}
+
+
+def compare(model, name, x, threads=1, runs_count=200):
+    """Export ``model`` for both targets and time them in the same run."""
+    row = {"model": name}
+    flatbuffers = {}
+    for target in export.TARGETS:
+        flatbuffer = export.convert(model, target)
+        result = export.report(model, name, target, flatbuffer, x)
+        export.check_parity(result)
+        flatbuffers[target] = flatbuffer
+        row[target] = result
+    timing = time_flatbuffers(flatbuffers, threads=threads, runs_count=runs_count)
+    for target in export.TARGETS:
+        row[target]["latency"] = timing[target]
+    return row
+
+
+def bench_row(row):
+    arm, flt = row["arm64"], row["float"]
+    return {
+        "model": row["model"],
+        "size arm64 (KiB)": round(arm["size_bytes"] / 1024, 1),
+        "size float (KiB)": round(flt["size_bytes"] / 1024, 1),
+        "size ratio (float / arm64)": round(flt["size_bytes"] / arm["size_bytes"], 1),
+        "latency arm64 (us)": round(arm["latency"]["median_us"], 1),
+        "latency float (us)": round(flt["latency"]["median_us"], 1),
+        "latency ratio (arm64 / float)": round(arm["latency"]["median_us"] / flt["latency"]["median_us"], 2),
+        "binary weight fraction": round(arm["binary_weight_fraction"], 4),
+        "parity max |diff|": f"{arm['parity']['max_abs_diff']:.1e}",
+    }
+
+
+def bench(out, names=None, threads=1, runs_count=200, seed=0):
+    """Compare both targets for every registered model; write bench.csv, bench.md and bench.json under ``out``."""
+    import pandas as pd
+
+    out = runs.writable_dir(out)
+    rows, raw = [], []
+    for name in names or models.names():
+        print(f"[bench] {name}: exporting arm64 and float, timing {runs_count} runs each ...", flush=True)
+        model, x = export.fresh_model(name, seed)
+        row = compare(model, name, x, threads=threads, runs_count=runs_count)
+        raw.append(row)
+        rows.append(bench_row(row))
+    frame = pd.DataFrame(rows)
+    note = (f"Measured on {machine()} in the LCE interpreter, {threads} thread(s), median of {runs_count} runs, "
+            "fresh weights. LCE's binary kernels are optimized for ARM64: on x86 they run slower than float. "
+            "Phone latencies: export/android/benchmark_on_phone.sh.")
+    text = write_table(frame, out, "bench", f"Flatbuffers, arm64 vs float, on {platform.machine()}", note)
+    runs.write_json(out / "bench.json", {"machine": machine(), "threads": threads, "runs": runs_count, "rows": raw})
+    return text, frame
