@@ -96,24 +96,14 @@ def _replace_line(path, number, text):
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_malformed_row_names_file_and_line(padova_tree):
-    log = padova_tree / "u002_w001" / "u002_w001_gyroscope.log"
-    _replace_line(log, 7, "123\tabc\t0.1\t0.2")
-    with pytest.raises(InputError, match=r"u002_w001_gyroscope.log, line 7: not a number"):
-        data.load(str(padova_tree))
-
-
-def test_nan_row_names_file_and_line(padova_tree):
-    log = padova_tree / "u001_w002" / "u001_w002_accelerometer.log"
-    _replace_line(log, 12, "1000000110000000\tnan\t0.1\t0.2")
-    with pytest.raises(InputError, match=r"u001_w002_accelerometer.log, line 12: NaN or infinite"):
-        data.load(str(padova_tree))
-
-
-def test_wrong_channel_count(padova_tree):
-    log = padova_tree / "u003_w001" / "u003_w001_accelerometer.log"
-    _replace_line(log, 5, "1000000040000000\t0.1\t0.2")
-    with pytest.raises(InputError, match=r"u003_w001_accelerometer.log, line 5: 3 columns, expected 4"):
+@pytest.mark.parametrize("walk, sensor, line, row, message", [
+    ("u002_w001", "gyroscope", 7, "123\tabc\t0.1\t0.2", "not a number"),
+    ("u001_w002", "accelerometer", 12, "1000000110000000\tnan\t0.1\t0.2", "NaN or infinite"),
+    ("u003_w001", "accelerometer", 5, "1000000040000000\t0.1\t0.2", "3 columns, expected 4"),  # wrong channel count
+])
+def test_bad_row_names_file_and_line(padova_tree, walk, sensor, line, row, message):
+    _replace_line(padova_tree / walk / f"{walk}_{sensor}.log", line, row)
+    with pytest.raises(InputError, match=rf"{walk}_{sensor}.log, line {line}: {message}"):
         data.load(str(padova_tree))
 
 
