@@ -69,28 +69,54 @@ def summary(name):
     larq.models.summary(models.build(name), print_fn=click.echo)
 
 
+TRAIN_DEFAULTS = dict(data="synthetic", epochs=30, batch_size=64, learning_rate=1e-3, seed=0, distribute="none")
+
+
 @main.command()
-@click.argument("name")
-@click.option("--data", default="synthetic", show_default=True, help=DATA_HELP)
-@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.argument("name", required=False)
+@click.option("--data", default=None, help=DATA_HELP + "  [default: synthetic]")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 30]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Global batch, split across replicas under --distribute.  [default: 64]")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None, help="[default: 1e-3]")
+@click.option("--seed", type=int, default=None, help="[default: 0]")
+@click.option("--distribute", type=click.Choice(["none", "mirrored", "multiworker"]), default=None,
+              help="none: one device; mirrored: all local GPUs; multiworker: machines set up by TF_CONFIG.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Rerun with the settings of a run's config.json; options given here override them.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
-@click.option("--force", is_flag=True, help="Replace a complete run in --out.")
+@click.option("--force", is_flag=True, help="Replace a complete run in --out, or restart an interrupted one.")
 @_user_errors
-def train(name, data, epochs, batch_size, learning_rate, seed, out, force):
-    """Train model NAME; the run directory gets the model, config, history, curves and metrics.json."""
+def train(name, data, epochs, batch_size, learning_rate, seed, distribute, config_file, out, force):
+    """Train model NAME; the run directory gets the model, config, history, curves and metrics.json.
+
+    Started again with the same command after an interruption (Ctrl-C, kill -9), it resumes from the last
+    completed epoch.
+    """
     from gaitbnn import data as datasets
-    from gaitbnn import models
+    from gaitbnn import models, runs
     from gaitbnn.training import fit
 
+    given = dict(data=data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                 distribute=distribute)
+    settings = dict(TRAIN_DEFAULTS)
+    if config_file:
+        saved = runs.read_json(config_file, "run config")
+        missing = [k for k in ("model", *TRAIN_DEFAULTS) if k not in saved and k != "distribute"]
+        if missing:
+            raise InputError(f"{config_file}: not a gaitbnn run config (no {', '.join(missing)}): pass RUN/config.json")
+        settings.update({k: saved[k] for k in TRAIN_DEFAULTS if k in saved})
+        name = name or saved["model"]
+    settings.update({k: v for k, v in given.items() if v is not None})
+    if not name:
+        raise InputError("give a model NAME (see 'gaitbnn models') or --config RUN/config.json")
     spec = models.get_spec(name)
     if (Path(out) / "metrics.json").exists() and not force:
         raise InputError(f"{out}: holds a complete run already: choose another --out, or pass --force to replace it")
-    dataset = datasets.load(data, spec.input_shape, seed=seed)
-    metrics = fit.train(name, dataset, out, epochs=epochs, batch_size=batch_size, seed=seed,
-                        learning_rate=learning_rate, force=force)
+    dataset = datasets.load(settings["data"], spec.input_shape, seed=settings["seed"])
+    metrics = fit.train(name, dataset, out, epochs=settings["epochs"], batch_size=settings["batch_size"],
+                        seed=settings["seed"], learning_rate=settings["learning_rate"], force=force,
+                        distribute=settings["distribute"])
     click.echo(f"{name}: test accuracy {100 * metrics['test_accuracy']:.2f}% on {dataset.description} "
                f"({metrics['params']:,} params, {metrics['memory_bytes'] / 1024:.1f} KiB); run in {out}")
 

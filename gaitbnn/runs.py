@@ -19,7 +19,7 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
 CURVES_FILE = "training_curves.png"
-CHECKPOINT_FILE = "checkpoint-best.weights.h5"
+CHECKPOINT_FILE = "checkpoint-best.h5"
 
 
 @contextmanager

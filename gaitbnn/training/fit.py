@@ -18,6 +18,8 @@ import tensorflow as tf
 
 from gaitbnn import models, runs
 from gaitbnn.errors import InputError
+from gaitbnn.training import distribute as distribution
+from gaitbnn.training import resume
 
 tf.get_logger().setLevel("ERROR")  # AutoGraph notes on larq's QuantizedVariable are not for users
 
@@ -77,13 +79,30 @@ def plot_history(history_csv, png_path, title):
     plt.close(fig)
 
 
-def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e-3, force=False, verbose=2):
-    """Train registered model ``name`` on ``dataset`` into run directory ``out``; return the metrics."""
+def _resume_state(out, config, force):
+    """(initial best validation accuracy, True) when ``out`` holds an interrupted run of the same settings."""
+    backup = out / resume.BACKUP_DIR
+    last = resume.completed_epoch(backup)
+    if last is None or force:
+        resume.discard(out)
+        return None, False
+    previous = runs.read_json(out / runs.CONFIG_FILE, "run config") if (out / runs.CONFIG_FILE).exists() else {}
+    differs = [k for k in resume.RESUME_KEYS if previous.get(k) != config.get(k)]
+    if differs:
+        raise InputError(f"{out}: holds an interrupted run with other {', '.join(differs)}: rerun it with the same "
+                         "options to resume, or pass --force to start over")
+    return resume.trim_history(out / runs.HISTORY_FILE, last), True
+
+
+def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e-3, force=False, verbose=2,
+          distribute="none"):
+    """Train registered model ``name`` on ``dataset`` into run directory ``out``; return the metrics.
+
+    An interrupted run in ``out`` with the same settings resumes from its last completed epoch.
+    """
     out = runs.prepare_output_dir(out, force=force)
     (out / runs.METRICS_FILE).unlink(missing_ok=True)
     set_determinism(seed)
-    model = models.build(name, dataset.input_shape, dataset.classes)
-    compile_model(model, learning_rate)
     config = {
         "model": name,
         "data": dataset.source,
@@ -99,20 +118,31 @@ def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e
         "seed": seed,
         "learning_rate": learning_rate,
         "optimizer": "adam",
+        "distribute": distribute,
         "versions": versions(),
     }
+    best_so_far, resuming = _resume_state(out, config, force)
     runs.write_json(out / runs.CONFIG_FILE, config)
+    with distribution.strategy(distribute).scope():
+        model = models.build(name, dataset.input_shape, dataset.classes)
+        compile_model(model, learning_rate)
     checkpoint = out / runs.CHECKPOINT_FILE
+    best_checkpoint = tf.keras.callbacks.ModelCheckpoint(
+        str(checkpoint), monitor="val_accuracy", mode="max", save_best_only=True, save_weights_only=True
+    )
+    if best_so_far is not None and checkpoint.exists():
+        best_checkpoint.best = best_so_far
     callbacks = [
-        tf.keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5, patience=3, min_lr=1e-5),
-        tf.keras.callbacks.ModelCheckpoint(
-            str(checkpoint), monitor="val_accuracy", mode="max", save_best_only=True, save_weights_only=True
-        ),
-        tf.keras.callbacks.CSVLogger(str(out / runs.HISTORY_FILE)),
+        resume.ReduceLROnPlateauFrom(best_so_far, monitor="val_accuracy", mode="max", factor=0.5, patience=3,
+                                     min_lr=1e-5),
+        best_checkpoint,
+        tf.keras.callbacks.CSVLogger(str(out / runs.HISTORY_FILE), append=resuming),
+        tf.keras.callbacks.BackupAndRestore(str(out / resume.BACKUP_DIR)),  # last: after the files above
     ]
     if verbose:
-        print(f"training {name} on {dataset.description}: {len(dataset.y_train)} train / "
-              f"{len(dataset.y_val)} val / {len(dataset.y_test)} test windows, {dataset.classes} classes", flush=True)
+        print(f"{'resuming' if resuming else 'training'} {name} on {dataset.description}: "
+              f"{len(dataset.y_train)} train / {len(dataset.y_val)} val / {len(dataset.y_test)} test windows, "
+              f"{dataset.classes} classes", flush=True)
     start = time.time()
     model.fit(
         dataset.x_train, dataset.y_train,
@@ -124,6 +154,7 @@ def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e
     with runs.atomic_path(out / runs.MODEL_FILE) as tmp:
         model.save(str(tmp), include_optimizer=False)
     os.remove(checkpoint)
+    resume.discard(out)
     plot_history(out / runs.HISTORY_FILE, out / runs.CURVES_FILE, f"{name}: {dataset.description}")
     metrics = {
         "model": name,
@@ -136,6 +167,7 @@ def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e
         "classes": dataset.classes,
         **models.count_params(model),
         "epochs": epochs,
+        "resumed": resuming,
         "train_seconds": round(train_seconds, 2),
     }
     runs.write_json(out / runs.METRICS_FILE, metrics)  # last: marks the run complete

@@ -1,0 +1,72 @@
+"""Resuming an interrupted run (Ctrl-C, kill -9) from its last completed epoch.
+
+Keras' ``BackupAndRestore`` checkpoints the model, the optimizer (with its
+learning rate) and the epoch at the end of every epoch into ``RUN/backup``, and
+restores them when ``fit`` starts again. This module keeps the rest consistent:
+``history.csv`` is cut back to the epochs the backup holds, and the best
+validation accuracy seen so far is handed back to the checkpoint and
+learning-rate callbacks. Not restored: the plateau callback's patience counter
+and the shuffling order, so a resumed run ends close to, not bit-equal with,
+an uninterrupted one.
+"""
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import tensorflow as tf
+
+from gaitbnn import runs
+
+BACKUP_DIR = "backup"
+# The settings that must match for a run to be resumed rather than started over.
+RESUME_KEYS = ("model", "data", "epochs", "batch_size", "seed", "learning_rate", "distribute")
+
+
+def completed_epoch(backup_dir):
+    """Index of the last epoch saved in a BackupAndRestore folder, or None when there is none."""
+    backup_dir = Path(backup_dir)
+    if not backup_dir.exists():
+        return None
+    try:
+        folder = backup_dir / "chief" if (backup_dir / "chief").exists() else backup_dir
+        reader = tf.train.load_checkpoint(str(folder))
+        key = next(k for k in reader.get_variable_to_shape_map() if k.startswith("ckpt_saved_epoch"))
+        return int(reader.get_tensor(key))
+    except Exception:  # a backup cut short by the kill itself: start over
+        return None
+
+
+def trim_history(history_csv, last_epoch):
+    """Keep the rows of epochs 0..``last_epoch``; return the best validation accuracy among them."""
+    path = Path(history_csv)
+    if not path.exists():
+        return None
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames or []
+        rows = [r for r in reader if r.get("epoch", "").isdigit() and int(r["epoch"]) <= last_epoch]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    runs.write_text(path, text.getvalue())
+    accuracies = [float(r["val_accuracy"]) for r in rows if r.get("val_accuracy")]
+    return max(accuracies) if accuracies else None
+
+
+def discard(out):
+    shutil.rmtree(Path(out) / BACKUP_DIR, ignore_errors=True)
+
+
+class ReduceLROnPlateauFrom(tf.keras.callbacks.ReduceLROnPlateau):
+    """ReduceLROnPlateau that starts from a best value already reached (a resumed run)."""
+
+    def __init__(self, initial_best=None, **kwargs):
+        super().__init__(**kwargs)
+        self.initial_best = initial_best
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.initial_best is not None:
+            self.best = self.initial_best

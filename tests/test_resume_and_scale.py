@@ -1,0 +1,97 @@
+"""Runs that survive and scale: resume after kill -9, rerun from config.json, mirrored training on 2 devices."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import TINY
+from gaitbnn import runs
+
+SLOW = "synthetic:users=5,seconds=150,noise=0.5"  # epochs long enough to be killed in the middle of one
+TOLERANCE = 0.15  # test accuracy, resumed vs uninterrupted (shuffling order and plateau counter are not restored)
+
+
+def cli(*args):
+    return [sys.executable, "-m", "gaitbnn.cli", *map(str, args)]
+
+
+def history(run_dir):
+    with open(run_dir / runs.HISTORY_FILE) as f:
+        return list(csv.DictReader(f))
+
+
+def test_kill_9_mid_training_then_resume(tmp_path):
+    args = ("train", "bipedalnet", "--data", SLOW, "--epochs", 10, "--batch-size", 32)
+    reference = tmp_path / "reference"
+    subprocess.run(cli(*args, "--out", reference), check=True, capture_output=True)
+
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen(cli(*args, "--out", run_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if (run_dir / runs.HISTORY_FILE).exists() and len(history(run_dir)) >= 3:
+            time.sleep(0.15)  # into the next epoch
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "training ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / runs.METRICS_FILE).exists() and not (run_dir / runs.MODEL_FILE).exists()
+    before = history(run_dir)
+
+    resumed = subprocess.run(cli(*args, "--out", run_dir), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming bipedalnet" in resumed.stdout
+    after = history(run_dir)
+    assert [int(r["epoch"]) for r in after] == list(range(10))
+    kept = [r for r in before if int(r["epoch"]) < int(after[len(before) - 1]["epoch"]) + 1][: len(before) - 1]
+    assert kept and after[: len(kept)] == kept  # rows written before the kill are kept as they were
+    metrics = json.loads((run_dir / runs.METRICS_FILE).read_text())
+    expected = json.loads((reference / runs.METRICS_FILE).read_text())
+    assert metrics["resumed"] is True and metrics["epochs"] == 10
+    assert abs(metrics["test_accuracy"] - expected["test_accuracy"]) <= TOLERANCE
+    assert not (run_dir / "backup").exists()
+
+
+def test_rerun_from_config_gives_the_same_metrics(trained_run, tmp_path):
+    from click.testing import CliRunner
+
+    from gaitbnn.cli import main
+
+    run_dir, metrics, _ = trained_run
+    result = CliRunner().invoke(main, ["train", "--config", str(run_dir / "config.json"), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / runs.METRICS_FILE).read_text())
+    assert again["test_accuracy"] == metrics["test_accuracy"]
+    config = json.loads((tmp_path / runs.CONFIG_FILE).read_text())
+    assert {"tensorflow", "larq", "larq_compute_engine"} <= set(config["versions"]) and config["seed"] == 0
+
+
+MIRRORED = """
+import json, sys
+import gaitbnn, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from gaitbnn import data
+from gaitbnn.training import fit
+kind = sys.argv[1]
+dataset = data.load("%s", (6, 98, 1), seed=0)
+metrics = fit.train("bipedalnet", dataset, sys.argv[2], epochs=10, batch_size=32, seed=0, verbose=0, distribute=kind)
+replicas = tf.distribute.MirroredStrategy().num_replicas_in_sync if kind == "mirrored" else 1
+print(json.dumps({"accuracy": metrics["test_accuracy"], "replicas": replicas}))
+""" % TINY
+
+
+def test_mirrored_on_two_cpu_devices_learns_like_one(tmp_path):
+    results = {}
+    for kind in ("none", "mirrored"):
+        done = subprocess.run([sys.executable, "-c", MIRRORED, kind, str(tmp_path / kind)], capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        results[kind] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert results["mirrored"]["replicas"] == 2
+    assert results["none"]["accuracy"] >= 0.7 and results["mirrored"]["accuracy"] >= 0.7
+    assert abs(results["mirrored"]["accuracy"] - results["none"]["accuracy"]) <= TOLERANCE
