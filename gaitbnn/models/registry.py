@@ -56,9 +56,14 @@ def count_params(model):
     A weight is binary when it is the kernel of a layer whose kernel quantizer has
     1-bit precision (``ste_sign``); biases, BatchNorm parameters and statistics are 32-bit.
     """
+    return count_layer_params(model.layers)
+
+
+def count_layer_params(layers):
+    """``count_params`` over a list of layers (Table 1 counts one layer at a time)."""
     binary = 0
     total = 0
-    for layer in model.layers:
+    for layer in layers:
         quantizer = getattr(layer, "kernel_quantizer", None)
         one_bit = quantizer is not None and getattr(quantizer, "precision", 32) == 1
         for weight in layer.weights:
