@@ -121,19 +121,25 @@ def train(name, data, epochs, batch_size, learning_rate, seed, distribute, confi
                f"({metrics['params']:,} params, {metrics['memory_bytes'] / 1024:.1f} KiB); run in {out}")
 
 
+def _run_dataset(config, data=None):
+    """The data a run was trained on (or ``data`` instead), windowed and split as in its config."""
+    from gaitbnn import data as datasets
+
+    return datasets.load(data or config["data"], config["input_shape"], seed=config["seed"],
+                         window_seconds=config["normalization"]["window_seconds"])
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path())
 @click.option("--data", default=None, help="Evaluate on this data instead of the run's own. " + DATA_HELP)
 @_user_errors
 def evaluate(run_dir, data):
     """Reload RUN_DIR's model and measure its test accuracy again."""
-    from gaitbnn import data as datasets
     from gaitbnn import runs
     from gaitbnn.training import fit
 
     config, metrics = runs.open_run(run_dir)
-    dataset = datasets.load(data or config["data"], config["input_shape"], seed=config["seed"],
-                            window_seconds=config["normalization"]["window_seconds"])
+    dataset = _run_dataset(config, data)
     if dataset.class_names != config["class_names"]:
         raise InputError(f"--data {data}: its users differ from the {len(config['class_names'])} the run was trained on")
     model = fit.load_model(run_dir)
@@ -162,14 +168,12 @@ def reproduce(paper, data, epochs, seed, out, force):
 
 def _model_and_inputs(source, seed):
     """SOURCE is a run directory (trained model, its test split) or a model name (fresh weights, random inputs)."""
-    from gaitbnn import data as datasets
     from gaitbnn import models, runs
     from gaitbnn.training import fit
 
     if Path(source).exists():
         config, _ = runs.open_run(source)
-        dataset = datasets.load(config["data"], config["input_shape"], seed=config["seed"],
-                                window_seconds=config["normalization"]["window_seconds"])
+        dataset = _run_dataset(config)
         return config["model"], fit.load_model(source), dataset.x_test[:500]
     from gaitbnn import export as exporter
 
