@@ -26,7 +26,8 @@ def _user_errors(command):
     return wrapper
 
 
-DATA_HELP = "'synthetic' (default; options as synthetic:users=8,seconds=40) or the Padova dataset root folder."
+DATA_HELP = ("'synthetic' (default; options as synthetic:users=8,seconds=40), the Padova dataset root (gait models), "
+             "a LARa folder or a .npz file of windows (tcnn / btcnn models).")
 
 
 @click.group()
@@ -51,9 +52,9 @@ def models_command(as_json):
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'name':<14}{'params':>10}{'binary':>10}{'float':>10}{'memory KiB':>12}  input shape   paper")
+    click.echo(f"{'name':<20}{'params':>12}{'binary':>10}{'float':>12}{'memory KiB':>12}  input shape   paper")
     for r in rows:
-        click.echo(f"{r['name']:<14}{r['params']:>10,}{r['binary_params']:>10,}{r['float_params']:>10,}"
+        click.echo(f"{r['name']:<20}{r['params']:>12,}{r['binary_params']:>10,}{r['float_params']:>12,}"
                    f"{r['memory_bytes'] / 1024:>12.1f}  {str(tuple(r['input_shape'])):<13} {r['paper']}")
 
 
@@ -69,16 +70,20 @@ def summary(name):
     larq.models.summary(models.build(name), print_fn=click.echo)
 
 
-TRAIN_DEFAULTS = dict(data="synthetic", epochs=30, batch_size=64, learning_rate=1e-3, seed=0, distribute="none")
+TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_rate=None, seed=0, distribute="none")
 
 
 @main.command()
 @click.argument("name", required=False)
 @click.option("--data", default=None, help=DATA_HELP + "  [default: synthetic]")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 30]")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 30; tcnn/btcnn: 10]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Global batch, split across replicas under --distribute.  [default: 64]")
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None, help="[default: 1e-3]")
+              help="Global batch, split across replicas under --distribute.  [default: 64; tcnn/btcnn: 400]")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="[default: 1e-3 (Adam); tcnn/btcnn: 1e-4 (RMSProp)]")
+@click.option("--window", type=click.IntRange(min=5), default=None,
+              help="tcnn/btcnn: window length T in time steps.  [default: 100 mbientlab, 200 MoCap]")
+@click.option("--stride", type=click.IntRange(min=1), default=None, help="tcnn/btcnn: window stride.  [default: 25]")
 @click.option("--seed", type=int, default=None, help="[default: 0]")
 @click.option("--distribute", type=click.Choice(["none", "mirrored", "multiworker"]), default=None,
               help="none: one device; mirrored: all local GPUs; multiworker: machines set up by TF_CONFIG.")
@@ -87,7 +92,7 @@ TRAIN_DEFAULTS = dict(data="synthetic", epochs=30, batch_size=64, learning_rate=
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--force", is_flag=True, help="Replace a complete run in --out, or restart an interrupted one.")
 @_user_errors
-def train(name, data, epochs, batch_size, learning_rate, seed, distribute, config_file, out, force):
+def train(name, data, epochs, batch_size, learning_rate, window, stride, seed, distribute, config_file, out, force):
     """Train model NAME; the run directory gets the model, config, history, curves and metrics.json.
 
     Started again with the same command after an interruption (Ctrl-C, kill -9), it resumes from the last
@@ -100,24 +105,31 @@ def train(name, data, epochs, batch_size, learning_rate, seed, distribute, confi
     given = dict(data=data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                  distribute=distribute)
     settings = dict(TRAIN_DEFAULTS)
+    data_options = {}
     if config_file:
         saved = runs.read_json(config_file, "run config")
         missing = [k for k in ("model", *TRAIN_DEFAULTS) if k not in saved and k != "distribute"]
         if missing:
             raise InputError(f"{config_file}: not a gaitbnn run config (no {', '.join(missing)}): pass RUN/config.json")
         settings.update({k: saved[k] for k in TRAIN_DEFAULTS if k in saved})
+        data_options = {k: v for k, v in (saved.get("data_options") or {}).items() if k in ("window", "stride")}
         name = name or saved["model"]
     settings.update({k: v for k, v in given.items() if v is not None})
     if not name:
         raise InputError("give a model NAME (see 'gaitbnn models') or --config RUN/config.json")
     spec = models.get_spec(name)
+    settings.update({k: v for k, v in spec.training.items() if settings.get(k) is None})
+    if spec.family != models.ACTIVITY and (window or stride):
+        raise InputError(f"--window and --stride are for the tcnn / btcnn models; {name} cuts walks by time")
+    data_options.update({k: v for k, v in dict(window=window, stride=stride).items() if v is not None})
     if (Path(out) / "metrics.json").exists() and not force:
         raise InputError(f"{out}: holds a complete run already: choose another --out, or pass --force to replace it")
-    dataset = datasets.load(settings["data"], spec.input_shape, seed=settings["seed"])
+    dataset = datasets.load_family(spec.family, settings["data"], settings["seed"], spec.input_shape, data_options)
     metrics = fit.train(name, dataset, out, epochs=settings["epochs"], batch_size=settings["batch_size"],
                         seed=settings["seed"], learning_rate=settings["learning_rate"], force=force,
                         distribute=settings["distribute"])
-    click.echo(f"{name}: test accuracy {100 * metrics['test_accuracy']:.2f}% on {dataset.description} "
+    click.echo(f"{name}: test accuracy {100 * metrics['test_accuracy']:.2f}%, mean F1 {metrics['mean_f1']:.3f}, "
+               f"weighted F1 {metrics['weighted_f1']:.3f} on {dataset.description} "
                f"({metrics['params']:,} params, {metrics['memory_bytes'] / 1024:.1f} KiB); run in {out}")
 
 
@@ -125,8 +137,13 @@ def _run_dataset(config, data=None):
     """The data a run was trained on (or ``data`` instead), windowed and split as in its config."""
     from gaitbnn import data as datasets
 
-    return datasets.load(data or config["data"], config["input_shape"], seed=config["seed"],
-                         window_seconds=config["normalization"]["window_seconds"])
+    options = config.get("data_options") or {"window_seconds": config["normalization"]["window_seconds"]}
+    dataset = datasets.load_family(config.get("family", "gait"), data or config["data"], config["seed"],
+                                   config["input_shape"], options)
+    if list(dataset.input_shape) != list(config["input_shape"]):
+        raise InputError(f"--data {data}: windows of shape {dataset.input_shape}, but the run's model takes "
+                         f"{tuple(config['input_shape'])}: use data with the same window and channels")
+    return dataset
 
 
 @main.command()
@@ -142,9 +159,13 @@ def evaluate(run_dir, data):
     dataset = _run_dataset(config, data)
     if dataset.class_names != config["class_names"]:
         raise InputError(f"--data {data}: its users differ from the {len(config['class_names'])} the run was trained on")
+    from gaitbnn.training import metrics as scoring
+
     model = fit.load_model(run_dir)
-    acc = fit.accuracy(model, dataset.x_test, dataset.y_test)
-    click.echo(f"{config['model']}: test accuracy {100 * acc:.2f}% on {dataset.description} "
+    result = scoring.scores(dataset.y_test, fit.predict_classes(model, dataset, dataset.x_test,
+                                                                config.get("head", "softmax")))
+    click.echo(f"{config['model']}: test accuracy {100 * result['accuracy']:.2f}%, mean F1 {result['mean_f1']:.3f}, "
+               f"weighted F1 {result['weighted_f1']:.3f} on {dataset.description} "
                f"(recorded at training: {100 * metrics['test_accuracy']:.2f}%)")
 
 

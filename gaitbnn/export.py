@@ -31,7 +31,7 @@ class ParityError(InputError):
     """The flatbuffer's outputs differ from Keras beyond the tolerance."""
 
 
-def fresh_model(name, seed=0, count=64):
+def fresh_model(name, seed=0, count=64, input_shape=None):
     """A registered model with seeded fresh weights, and seeded inputs to check it on.
 
     Two things keep a parity check on untrained weights meaningful:
@@ -46,8 +46,11 @@ def fresh_model(name, seed=0, count=64):
       and then, and one flipped sign moves an untrained network's peaked softmax.
     """
     tf.keras.utils.set_random_seed(seed)
-    model = models.build(name)
-    x = np.round(np.random.default_rng(seed).normal(size=(count, *model.input_shape[1:])) * 8) / 8
+    model = models.build(name, input_shape)
+    if models.get_spec(name).family == models.ACTIVITY:  # windows normalized to [0, 1]
+        x = np.random.default_rng(seed).integers(0, 9, size=(count, *model.input_shape[1:])) / 8
+    else:
+        x = np.round(np.random.default_rng(seed).normal(size=(count, *model.input_shape[1:])) * 8) / 8
     x = x.astype(np.float32)
     for _ in range(20):
         model(x, training=True)

@@ -1,2 +1,17 @@
 """Data sources (one module per dataset, plus synthetic) and the ``Dataset`` they feed."""
 from gaitbnn.data.dataset import Dataset, is_synthetic, load  # noqa: F401
+
+FAMILIES = ("gait", "activity")
+
+
+def load_family(family, spec="synthetic", seed=0, input_shape=None, options=None):
+    """The dataset a model family trains on: gait walks (Padova) or activity windows (LARa, .npz).
+
+    ``options``: ``window_seconds`` for gait; ``window`` and ``stride`` (time steps) for activity.
+    """
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    if family == "activity":
+        from gaitbnn.data import activity
+
+        return activity.load(spec, seed=seed, window=options.get("window"), stride=options.get("stride"))
+    return load(spec, input_shape, seed=seed, **{k: v for k, v in options.items() if k == "window_seconds"})

@@ -8,7 +8,7 @@ sample is shared between splits. Each channel is standardized with the mean and
 standard deviation of the training windows only.
 """
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -37,6 +37,15 @@ class Dataset:
     description: str
     source: str
     normalization: dict = field(default_factory=dict)
+    # Activity data (tCNN / BtCNN): per-window attribute vectors, and the table that decodes a predicted
+    # attribute vector to the class of its nearest row (one row per class-attribute combination in training).
+    a_train: Optional[np.ndarray] = None
+    a_val: Optional[np.ndarray] = None
+    a_test: Optional[np.ndarray] = None
+    attribute_names: List[str] = field(default_factory=list)
+    attribute_table: Optional[np.ndarray] = None
+    attribute_table_classes: Optional[np.ndarray] = None
+    options: dict = field(default_factory=dict)  # how the windows were cut (window, stride), for reruns
 
     @property
     def input_shape(self):
@@ -108,4 +117,5 @@ def load(spec="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW
         source=spec,
         normalization={"mean": mean.ravel().tolist(), "std": std.ravel().tolist(),
                        "window_seconds": window_seconds, "samples": samples},
+        options={"window_seconds": window_seconds},
     )

@@ -46,3 +46,32 @@ def dense_as_conv(x, units, quant, name):
     """
     height, width = int(x.shape[1]), int(x.shape[2])
     return lq.layers.QuantConv2D(units, (height, width), padding="valid", name=name, **quant)(x)
+
+
+@tf.keras.utils.register_keras_serializable(package="gaitbnn")
+class Thermometer(tf.keras.layers.Layer):
+    """Thermometer code of an input in [0, 1]: ``levels`` channels of +1/-1.
+
+    Channel k is +1 where the input reaches ``(k + 1) / (levels + 1)``, else -1, so
+    a value is kept at ``levels + 1`` amplitude steps as a code a binary layer can
+    read (Zhang et al., FracBNN, FPGA 2021, encode a BNN's first-layer input this
+    way). The sign of an input normalized to [0, 1] would be +1 everywhere. The
+    code has no gradient (it encodes data, not a learned layer) and converts to
+    GREATER_EQUAL + SELECT in a flatbuffer.
+    """
+
+    def __init__(self, levels=32, **kwargs):
+        kwargs["trainable"] = False
+        super().__init__(**kwargs)
+        self.levels = int(levels)
+
+    def call(self, inputs):
+        thresholds = tf.range(1, self.levels + 1, dtype=inputs.dtype) / (self.levels + 1)
+        one = tf.constant(1.0, inputs.dtype)
+        return tf.where(inputs >= thresholds, one, -one)
+
+    def compute_output_shape(self, input_shape):
+        return tf.TensorShape(input_shape)[:-1].concatenate([self.levels])
+
+    def get_config(self):
+        return {**super().get_config(), "levels": self.levels}

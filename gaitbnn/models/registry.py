@@ -2,12 +2,16 @@
 
 The CLI, the experiments and the tests iterate over it; nothing here reads files.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Tuple
 
 from gaitbnn.errors import InputError
 from gaitbnn.models import bipedalnet as _bipedalnet
 from gaitbnn.models import idnet as _idnet
+from gaitbnn.models import tcnn as _tcnn
+
+GAIT = "gait"  # Padova-style walks, identification (BiPedalNet, IDNet)
+ACTIVITY = "activity"  # LARa-style windows, activity classes and attributes (tCNN, BtCNN)
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,25 @@ class ModelSpec:
     classes: int
     paper: str
     description: str
+    family: str = GAIT
+    head: str = "softmax"  # "softmax": one output per class; "attributes": sigmoid attributes, nearest-vector decoding
+    training: dict = field(default_factory=lambda: dict(epochs=30, batch_size=64, learning_rate=1e-3, optimizer="adam"))
+
+
+# Thesis Sec. 4.3.2 / 5.3: RMSProp (rho 0.9), batch 400, 10 epochs; 1e-4 is the best of its three learning rates.
+ACTIVITY_TRAINING = dict(epochs=10, batch_size=400, learning_rate=1e-4, optimizer="rmsprop")
+
+
+def _activity_specs():
+    for head, suffix, label in (("softmax", "", "softmax"), ("attributes", "-attr", "attributes")):
+        for j in range(5):
+            name = ("tcnn" if j == 0 else "btcnn-conv1" + (f"-{j}" if j > 1 else "")) + suffix
+            table = "5.3.2/5.3.3 (float tCNN)" if j == 0 else f"5.3.4-5.3.7 Conv[1{f'-{j}' if j > 1 else ''}]"
+            what = "float tCNN" if j == 0 else f"tCNN with convolutions 1..{j} binarized"
+            yield ModelSpec(name, _tcnn.constructor(j, head), _tcnn.INPUT_SHAPE,
+                            _tcnn.CLASSES if head == "softmax" else _tcnn.ATTRIBUTES,
+                            f"BtCNN thesis Tables {table}", f"{what}, {label} head", ACTIVITY, head,
+                            dict(ACTIVITY_TRAINING))
 
 
 _SPECS = {
@@ -29,6 +52,7 @@ _SPECS = {
                   "BiPedalNet Table 2 (IDNet)", "float IDNet CNN baseline"),
         ModelSpec("idnet-binary", _idnet.idnet_binary, _idnet.INPUT_SHAPE, _idnet.CLASSES,
                   "BiPedalNet Table 2 (binarized IDNet)", "IDNet with binary weights and activations"),
+        *_activity_specs(),
     ]
 }
 
@@ -45,7 +69,10 @@ def get_spec(name):
 
 
 def build(name, input_shape=None, classes=None):
-    """Build a fresh model by name; defaults are the paper's input shape and class count."""
+    """Build a fresh model by name; defaults are the paper's input shape and class count.
+
+    ``classes`` is the number of outputs: classes, or attributes for an attribute head.
+    """
     spec = get_spec(name)
     return spec.constructor(tuple(input_shape or spec.input_shape), int(classes or spec.classes))
 

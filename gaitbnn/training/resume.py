@@ -20,7 +20,7 @@ from gaitbnn import runs
 
 BACKUP_DIR = "backup"
 # The settings that must match for a run to be resumed rather than started over.
-RESUME_KEYS = ("model", "data", "epochs", "batch_size", "seed", "learning_rate", "distribute")
+RESUME_KEYS = ("model", "data", "epochs", "batch_size", "seed", "learning_rate", "distribute", "data_options")
 
 
 def completed_epoch(backup_dir):
@@ -37,8 +37,8 @@ def completed_epoch(backup_dir):
         return None
 
 
-def trim_history(history_csv, last_epoch):
-    """Keep the rows of epochs 0..``last_epoch``; return the best validation accuracy among them."""
+def trim_history(history_csv, last_epoch, monitor="val_accuracy"):
+    """Keep the rows of epochs 0..``last_epoch``; return the best value of ``monitor`` among them."""
     path = Path(history_csv)
     if not path.exists():
         return None
@@ -51,8 +51,8 @@ def trim_history(history_csv, last_epoch):
     writer.writeheader()
     writer.writerows(rows)
     runs.write_text(path, text.getvalue())
-    accuracies = [float(r["val_accuracy"]) for r in rows if r.get("val_accuracy")]
-    return max(accuracies) if accuracies else None
+    values = [float(r[monitor]) for r in rows if r.get(monitor)]
+    return max(values) if values else None
 
 
 def discard(out):

@@ -1,0 +1,171 @@
+"""Activity windows for the tCNN / BtCNN: LARa, bring-your-own .npz, or synthetic.
+
+LARa and synthetic recordings are split by subject (``lara.SPLITS``) and cut
+into sliding windows (``windows.sliding``: T = 100 / stride 25 for mbientlab,
+T = 200 / stride 25 for MoCap). Every channel is mapped to [0, 1] from training
+statistics only: the range mean +- 2 standard deviations of the training
+samples, clipped (the LARa preprocessing's range, robust to sensor spikes).
+The Gaussian noise of thesis Sec. 5.3.1 is part of the models (training only).
+"""
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from gaitbnn.data import lara, npz, synthetic_activity
+from gaitbnn.data.dataset import Dataset
+from gaitbnn.data.windows import sliding
+from gaitbnn.errors import InputError
+
+SPREAD = 2.0  # standard deviations either side of the mean that map to [0, 1]
+SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
+
+
+def parse_synthetic(spec):
+    """'synthetic' or 'synthetic:sensors=mocap,subjects=14,seconds=30,noise=0.3,seed=1' -> options."""
+    options = dict(synthetic_activity.DEFAULTS)
+    _, _, rest = spec.partition(":")
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        if key not in options or not value:
+            raise InputError(f"--data {spec}: unknown synthetic option '{item}': use "
+                             f"synthetic[:{'=..,'.join(options)}=..]")
+        if key == "sensors":
+            if value not in lara.SENSORS:
+                raise InputError(f"--data {spec}: sensors must be one of {', '.join(lara.SENSORS)}")
+            options[key] = value
+            continue
+        try:
+            options[key] = type(options[key])(value)
+        except ValueError:
+            raise InputError(f"--data {spec}: '{value}' is not a number for {key}") from None
+        if options[key] <= 0 and key not in ("noise", "seed"):
+            raise InputError(f"--data {spec}: {key} must be positive")
+    if options["subjects"] < 3:
+        raise InputError(f"--data {spec}: subjects must be at least 3 (train, validation and test)")
+    return options
+
+
+def fit_range(samples):
+    """Per-channel (low, high) of the [0, 1] mapping from training samples (n, D)."""
+    mean, std = samples.mean(axis=0), samples.std(axis=0)
+    return mean - SPREAD * std, mean + SPREAD * std + 1e-6
+
+
+def normalize(x, low, high):
+    return np.clip((x - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+
+def attribute_table(y, attributes):
+    """Unique (class, attribute vector) rows of the training windows, sorted by class: (table, classes)."""
+    rows = np.unique(np.concatenate([y[:, None].astype(np.float32), attributes], axis=1), axis=0)
+    return rows[:, 1:].astype(np.float32), rows[:, 0].astype(np.int64)
+
+
+def _subject_split(subjects, assignment, source):
+    """Indices of train / val / test given a subject -> split mapping; every split must have data."""
+    parts = {name: np.flatnonzero(np.isin(subjects, assignment[name])) for name in ("train", "val", "test")}
+    for name, idx in parts.items():
+        if not len(idx):
+            raise InputError(f"{source}: no windows of the {name} subjects {', '.join(map(str, assignment[name]))}: "
+                             "the split needs recordings of each")
+    return parts
+
+
+def _seeded_subject_assignment(subjects, seed):
+    unique = np.array(sorted(set(subjects)))
+    np.random.default_rng(seed).shuffle(unique)
+    n_val = max(1, int(round(SPLIT_FRACTIONS[1] * len(unique))))
+    n_test = max(1, int(round(SPLIT_FRACTIONS[2] * len(unique))))
+    return {"val": list(unique[:n_val]), "test": list(unique[n_val:n_val + n_test]),
+            "train": list(unique[n_val + n_test:])}
+
+
+def _from_recordings(recordings, sensors, window, stride, source, description, synthetic):
+    window = int(window or lara.SENSORS[sensors]["window"])
+    stride = int(stride or lara.SENSORS[sensors]["stride"])
+    assignment = lara.SPLITS["thesis" if synthetic else lara.SENSORS[sensors]["split"]]
+    train_recordings = [r for r in recordings if r.subject in assignment["train"]]
+    if not train_recordings:
+        raise InputError(f"{source}: no recordings of the training subjects {', '.join(assignment['train'])}")
+    low, high = fit_range(np.concatenate([r.signal for r in train_recordings]))
+    xs, ys, attrs, subjects = [], [], [], []
+    for r in recordings:
+        x, y, a = sliding(r.signal, r.classes, r.attributes, window, stride)
+        xs.append(normalize(x, low, high))
+        ys.append(y)
+        attrs.append(a)
+        subjects += [r.subject] * len(y)
+    x, y, a = np.concatenate(xs), np.concatenate(ys), np.concatenate(attrs)
+    if not len(y):
+        raise InputError(f"{source}: every recording is shorter than one window of {window} samples: "
+                         "pass a smaller --window")
+    parts = _subject_split(np.array(subjects), assignment, source)
+    description = f"{description}; windows of {window} steps, stride {stride}; subjects " + " / ".join(
+        f"{k} {','.join(assignment[k])}" for k in ("train", "val", "test"))
+    return _dataset(x, y, a, parts, lara.CLASS_NAMES, lara.ATTRIBUTE_NAMES, list(lara.SENSORS[sensors]["channels"]),
+                    synthetic, description, source,
+                    {"low": low.tolist(), "high": high.tolist(), "range": "mean +- 2 std of training samples"},
+                    {"window": window, "stride": stride, "sensors": sensors})
+
+
+def _dataset(x, y, a, parts, class_names, attribute_names, channel_names, synthetic, description, source,
+             normalization, options):
+    table, table_classes = attribute_table(y[parts["train"]], a[parts["train"]])
+    return Dataset(
+        x[parts["train"]], y[parts["train"]], x[parts["val"]], y[parts["val"]], x[parts["test"]], y[parts["test"]],
+        class_names=list(class_names), channel_names=channel_names, synthetic=synthetic, description=description,
+        source=source, normalization=normalization,
+        a_train=a[parts["train"]], a_val=a[parts["val"]], a_test=a[parts["test"]],
+        attribute_names=list(attribute_names), attribute_table=table, attribute_table_classes=table_classes,
+        options=options,
+    )
+
+
+def _from_npz(path, seed):
+    data = npz.read(path)
+    x, y = data["x"], data["y"]
+    if data["split"] is not None:
+        parts = {name: np.flatnonzero(data["split"] == name) for name in npz.SPLIT_NAMES}
+        how = "split as given in the file"
+    elif data["subject"] is not None and len(set(data["subject"])) >= 3:
+        assignment = _seeded_subject_assignment(data["subject"], seed)
+        parts = _subject_split(data["subject"], assignment, path)
+        how = f"subject-wise seeded split (seed {seed})"
+    else:
+        idx = np.arange(len(y))
+        try:
+            train, rest = train_test_split(idx, test_size=0.4, stratify=y, random_state=seed)
+            val, test = train_test_split(rest, test_size=0.5, stratify=y[rest], random_state=seed)
+        except ValueError:
+            raise InputError(f"{path}: too few windows per class for a stratified 60/20/20 split: add windows, "
+                             "or give a 'split' array") from None
+        parts = {"train": train, "val": val, "test": test}
+        how = f"stratified seeded split (seed {seed})"
+    attributes = data["attributes"]
+    names = [f"attribute{i}" for i in range(attributes.shape[1])] if attributes is not None else \
+        [f"is_{c}" for c in data["class_names"]]
+    if attributes is None:
+        attributes = np.eye(len(data["class_names"]), dtype=np.float32)[y]
+    low, high = fit_range(x[parts["train"]].reshape(-1, x.shape[2]))
+    x = normalize(x, low, high)
+    description = f"windows from {path} ({len(y)} x {x.shape[1]} steps x {x.shape[2]} channels, {how})"
+    return _dataset(x, y, attributes, parts, data["class_names"], names, [f"ch{i}" for i in range(x.shape[2])],
+                    False, description, str(path),
+                    {"low": low.tolist(), "high": high.tolist(), "range": "mean +- 2 std of training samples"},
+                    {"window": int(x.shape[1]), "stride": None, "sensors": None})
+
+
+def load(spec="synthetic", seed=0, window=None, stride=None):
+    """The train / val / test windows of ``spec``: 'synthetic[:options]', a LARa folder, or a .npz file."""
+    spec = str(spec)
+    if spec.split(":")[0] == "synthetic":
+        options = parse_synthetic(spec)
+        recs = synthetic_activity.recordings(**options)
+        description = (f"SYNTHETIC LARa-shaped activity data ({options['sensors']}: {options['subjects']} subjects x "
+                       f"{options['seconds']:g} s, seed {options['seed']}), not the LARa dataset")
+        return _from_recordings(recs, options["sensors"], window, stride, spec, description, True)
+    if spec.endswith(".npz") or Path(spec).is_file():
+        return _from_npz(spec, seed)
+    sensors, recs = lara.recordings(spec)
+    return _from_recordings(recs, sensors, window, stride, spec, f"LARa {sensors} at {spec}", False)

@@ -1,0 +1,39 @@
+"""Sliding windows over labelled recordings (LARa / thesis Sec. 4.2: T steps, stride S = 25).
+
+A window's class is the majority class of its samples (ties: the smallest class
+index); its attribute vector is the most frequent attribute vector among the
+samples of that class. Windows never cross a recording's end.
+"""
+import numpy as np
+
+
+def majority(labels):
+    """The most frequent label of an integer array (ties: the smallest)."""
+    return int(np.argmax(np.bincount(np.asarray(labels, dtype=np.int64))))
+
+
+def most_frequent_row(rows):
+    """The most frequent row of a 2-D array (ties: the first in sorted order)."""
+    unique, counts = np.unique(rows, axis=0, return_counts=True)
+    return unique[int(np.argmax(counts))]
+
+
+def sliding(signal, classes, attributes, steps, stride):
+    """Windows of ``steps`` samples every ``stride`` samples.
+
+    ``signal`` (n, D), ``classes`` (n,), ``attributes`` (n, A) or None. Returns
+    x (k, steps, D) float32, y (k,) int64 and a (k, A) float32 or None; k is 0
+    when the recording is shorter than one window.
+    """
+    n = len(signal)
+    starts = np.arange(0, n - steps + 1, stride) if n >= steps else np.arange(0)
+    x = np.stack([signal[s:s + steps] for s in starts]).astype(np.float32) if len(starts) else \
+        np.zeros((0, steps, signal.shape[1]), np.float32)
+    y = np.array([majority(classes[s:s + steps]) for s in starts], dtype=np.int64)
+    if attributes is None:
+        return x, y, None
+    a = np.zeros((len(starts), attributes.shape[1]), np.float32)
+    for i, (s, label) in enumerate(zip(starts, y)):
+        window_classes = classes[s:s + steps]
+        a[i] = most_frequent_row(attributes[s:s + steps][window_classes == label])
+    return x, y, a

@@ -1,0 +1,76 @@
+"""Class predictions and the thesis' metrics (BtCNN thesis Sec. 5.2).
+
+Accuracy, mean F1 (the unweighted mean of the per-class F1 scores, Eq. 5.2.5)
+and weighted F1 (per-class F1 weighted by the class's share of windows,
+Eq. 5.2.6), computed with scikit-learn. An attribute head's sigmoid output is
+decoded to the class of the nearest attribute vector of the training set
+(Euclidean distance; LARa's nearest-neighbour decoding, thesis Sec. 4.2).
+"""
+import textwrap
+
+import numpy as np
+import tensorflow as tf
+from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score
+
+from gaitbnn import runs
+
+CONFUSION_FILE = "confusion_matrix.png"
+
+
+def decode_attributes(scores, table, table_classes):
+    """The class of the ``table`` row nearest to each row of ``scores`` (ties: the first row)."""
+    scores, table = np.asarray(scores, np.float32), np.asarray(table, np.float32)
+    distances = ((scores[:, None, :] - table[None, :, :]) ** 2).sum(axis=2)
+    return np.asarray(table_classes)[np.argmin(distances, axis=1)]
+
+
+def predict_classes(model, x, head="softmax", table=None, table_classes=None, batch_size=256):
+    """Predicted class per window: argmax of a softmax head, nearest attribute vector of an attribute head."""
+    outputs = model.predict(x, batch_size=batch_size, verbose=0)
+    if head == "attributes":
+        return decode_attributes(outputs, table, table_classes)
+    return np.argmax(outputs, axis=1)
+
+
+def scores(y_true, y_pred):
+    """{'accuracy', 'mean_f1', 'weighted_f1'} of integer labels."""
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "mean_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+    }
+
+
+class ValidationScores(tf.keras.callbacks.Callback):
+    """Adds ``val_accuracy``, ``val_mean_f1`` and ``val_weighted_f1`` (decoded classes) to each epoch's logs.
+
+    Listed before the checkpoint and logger callbacks, which then see these keys:
+    the best checkpoint can be chosen by validation weighted F1.
+    """
+
+    def __init__(self, x, y, head, table=None, table_classes=None):
+        super().__init__()
+        self.x, self.y, self.head, self.table, self.table_classes = x, y, head, table, table_classes
+
+    def on_epoch_end(self, epoch, logs=None):
+        predicted = predict_classes(self.model, self.x, self.head, self.table, self.table_classes)
+        for key, value in scores(self.y, predicted).items():
+            logs["val_" + key] = value
+
+
+def plot_confusion(y_true, y_pred, class_names, path, title):
+    """Confusion matrix (rows: true class, counts) as a PNG, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = max(5.0, 0.6 * len(class_names) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=list(range(len(class_names))),
+                                            display_labels=class_names, xticks_rotation=45, ax=ax, colorbar=False)
+    ax.set_title(textwrap.fill(title, 70), fontsize=8)
+    fig.tight_layout()
+    with runs.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
