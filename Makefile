@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= synthetic
 EPOCHS ?=
 
-.PHONY: venv test reproduce-bipedalnet bench clean
+.PHONY: venv test reproduce-bipedalnet reproduce-btcnn bench clean
 
 venv: $(VENV)/.installed
 
@@ -21,6 +21,10 @@ test: venv
 
 reproduce-bipedalnet: venv
 	$(BIN)/gaitbnn reproduce bipedalnet --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS))
+
+# DATA may name several folders, one per LARa sensor set: make reproduce-btcnn DATA="/lara/imu /lara/mocap"
+reproduce-btcnn: venv
+	$(BIN)/gaitbnn reproduce btcnn $(foreach d,$(DATA),--data $(d)) $(if $(EPOCHS),--epochs $(EPOCHS))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

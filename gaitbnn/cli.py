@@ -169,20 +169,47 @@ def evaluate(run_dir, data):
                f"(recorded at training: {100 * metrics['test_accuracy']:.2f}%)")
 
 
+def _learning_rates(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        rates = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a comma-separated list of numbers (e.g. 1e-4,1e-5,1e-6)")
+    if not rates or any(r <= 0 for r in rates):
+        raise click.BadParameter(f"'{value}': give one or more positive learning rates (e.g. 1e-4,1e-5,1e-6)")
+    return rates
+
+
 @main.command()
-@click.argument("paper", type=click.Choice(["bipedalnet"]))
-@click.option("--data", default="synthetic", show_default=True, help=DATA_HELP)
+@click.argument("paper", type=click.Choice(["bipedalnet", "btcnn"]))
+@click.option("--data", multiple=True, default=["synthetic"], show_default=True,
+              help=DATA_HELP + " btcnn takes --data once per sensor set (mbientlab and MoCap folders).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Default: the experiment config's.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="btcnn only. Default: the config's.")
+@click.option("--learning-rates", callback=_learning_rates, default=None,
+              help="btcnn only: comma-separated, e.g. 1e-4,1e-5,1e-6 (the thesis'; default on real data).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Default: runs/reproduce-PAPER.")
 @click.option("--force", is_flag=True, help="Retrain runs in --out that were made with other settings.")
 @_user_errors
-def reproduce(paper, data, epochs, seed, out, force):
+def reproduce(paper, data, epochs, batch_size, learning_rates, seed, out, force):
     """Train a paper's models and print its tables beside the measured ones."""
+    out = out or f"runs/reproduce-{paper}"
+    if paper == "btcnn":
+        from gaitbnn.experiments import btcnn
+
+        text, _ = btcnn.reproduce(data=data, epochs=epochs, batch_size=batch_size, learning_rates=learning_rates,
+                                  seed=seed, out=out, force=force)
+        click.echo("\n" + text)
+        click.echo(f"written: {out}/tables.csv, tables.md, table5_3_1.csv, table5_3_1.md, results.json "
+                   "(run folders with confusion_matrix.png under it)")
+        return
     from gaitbnn.experiments import bipedalnet
 
-    out = out or f"runs/reproduce-{paper}"
-    text, _, _ = bipedalnet.reproduce(data=data, epochs=epochs, seed=seed, out=out, force=force)
+    if len(data) > 1 or batch_size or learning_rates:
+        raise InputError("bipedalnet takes one --data and no --batch-size / --learning-rates (Table 2's setting)")
+    text, _, _ = bipedalnet.reproduce(data=data[0], epochs=epochs, seed=seed, out=out, force=force)
     click.echo("\n" + text)
     click.echo(f"written: {out}/table1.csv, table1.md, table2.csv, table2.md, results.json")
 

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from gaitbnn import runs
 from gaitbnn.errors import InputError
 
 _CANDIDATES = (
@@ -22,3 +23,11 @@ def load_config(name):
         if path.is_file():
             return json.loads(path.read_text())
     raise InputError(f"experiment config {name}.json not found in {', '.join(map(str, _CANDIDATES))}: reinstall gaitbnn")
+
+
+def reusable_run(run_dir, **expected):
+    """The metrics of the complete run in ``run_dir`` if its config matches ``expected``, else None."""
+    if not (Path(run_dir) / runs.METRICS_FILE).exists():
+        return None
+    config, metrics = runs.open_run(run_dir)
+    return metrics if all(config.get(k) == v for k, v in expected.items()) else None

@@ -10,7 +10,7 @@ import pandas as pd
 from gaitbnn import data as datasets
 from gaitbnn import models, runs
 from gaitbnn.errors import InputError
-from gaitbnn.experiments import load_config
+from gaitbnn.experiments import load_config, reusable_run
 from gaitbnn.reports import write_table
 from gaitbnn.training import fit
 
@@ -48,15 +48,6 @@ def table1():
     return pd.DataFrame(rows)
 
 
-def _reusable(run_dir, model, spec, epochs, seed):
-    """A complete run trained with the same model, data, epochs and seed."""
-    if not (run_dir / runs.METRICS_FILE).exists():
-        return None
-    config, metrics = runs.open_run(run_dir)
-    same = (config.get("model"), config.get("data"), config.get("epochs"), config.get("seed")) == (model, spec, epochs, seed)
-    return metrics if same else None
-
-
 def table2(data="synthetic", epochs=None, seed=0, out="runs/reproduce-bipedalnet", force=False, verbose=2):
     """Train the three Table 2 models into ``out/<model>`` and return the side-by-side table."""
     config = load_config("bipedalnet_table2")
@@ -66,7 +57,7 @@ def table2(data="synthetic", epochs=None, seed=0, out="runs/reproduce-bipedalnet
     for paper in config["rows"]:
         name = paper["model"]
         run_dir = out / name
-        metrics = _reusable(run_dir, name, str(data), epochs, seed)
+        metrics = reusable_run(run_dir, model=name, data=str(data), epochs=epochs, seed=seed)
         if metrics and not force:
             print(f"[{name}] reusing the complete run in {run_dir}", flush=True)
         else:

@@ -1,0 +1,131 @@
+"""BtCNN reproduction: the thesis' Tables 5.3.2-5.3.7 (Acc, mean F1, weighted F1) beside measured values.
+
+For each data source (a LARa mbientlab or MoCap folder, a .npz file, or the
+synthetic default), trains the float tCNN and Conv[1] .. Conv[1-4], each with
+the softmax and the attribute head, at each learning rate, and prints the
+thesis' row beside the measured test metrics. The thesis' numbers live in
+``experiments/btcnn_tables.json``, each row with its table.
+"""
+from pathlib import Path
+
+import pandas as pd
+
+from gaitbnn import runs
+from gaitbnn.data import activity
+from gaitbnn.experiments import load_config, reusable_run
+from gaitbnn.reports import write_table
+from gaitbnn.training import fit
+
+CONFIGS = ["tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3", "btcnn-conv1-4"]
+HEADS = {"softmax": "", "attributes": "-attr"}
+
+
+def settings(data, epochs=None, batch_size=None, learning_rates=None):
+    """The thesis' setting, or the reduced one for the plain synthetic default; options given override."""
+    config = load_config("btcnn_tables")
+    base = dict(config["training"])
+    if str(data) == "synthetic":
+        base.update(config["synthetic_setting"])
+    else:
+        base["data"] = str(data)
+    base["reduced"] = str(data) == "synthetic"
+    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("learning_rates", learning_rates)):
+        if value:
+            base[key] = list(value) if key == "learning_rates" else value
+    return base
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
+def train_grid(data, out, setting, seed=0, force=False, verbose=2):
+    """Train every configuration x head x learning rate on one data source; return (sensor set, rows)."""
+    dataset = activity.load(setting["data"], seed=seed)
+    sensors = dataset.options.get("sensors") or "npz"
+    results = []
+    for head, suffix in HEADS.items():
+        for config in CONFIGS:
+            name = config + suffix
+            for lr in setting["learning_rates"]:
+                run_dir = Path(out) / sensors / f"{name}-lr{lr:g}"
+                expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=seed,
+                                learning_rate=lr, batch_size=setting["batch_size"])
+                metrics = None if force else reusable_run(run_dir, **expected)
+                if metrics:
+                    print(f"[{name} lr {lr:g}] reusing the complete run in {run_dir}", flush=True)
+                else:
+                    print(f"[{name} lr {lr:g}] training on {sensors} ({len(dataset.y_train)} windows, "
+                          f"{setting['epochs']} epochs, batch {setting['batch_size']})", flush=True)
+                    metrics = fit.train(name, dataset, run_dir, epochs=setting["epochs"],
+                                        batch_size=setting["batch_size"], seed=seed, learning_rate=lr, force=True,
+                                        verbose=verbose)
+                results.append({"sensors": sensors, "head": head, "model": name, "learning_rate": lr,
+                                "thesis_learning_rate": setting.get("compare_with_learning_rate", lr),
+                                **{k: metrics[k] for k in ("test_accuracy", "mean_f1", "weighted_f1", "params",
+                                                           "binary_params", "synthetic", "data_description")}})
+    return sensors, results
+
+
+def side_by_side(measured):
+    """One row per thesis row (and per measured run the thesis has no row for): paper / measured."""
+    paper = load_config("btcnn_tables")["rows"]
+    found = {(m["sensors"], m["model"], m["thesis_learning_rate"]): m for m in measured}
+    rows = []
+    for p in paper:
+        m = found.pop((p["sensors"], p["model"], p["learning_rate"]), None)
+        ran_at = f" (run at {m['learning_rate']:g})" if m and m["learning_rate"] != p["learning_rate"] else ""
+        rows.append({
+            "sensors": p["sensors"], "head": p["head"], "config": p["config"], "lr": f"{p['learning_rate']:g}{ran_at}",
+            "Acc (thesis / measured)": f"{p['accuracy']:.3f} / {_fmt(m and m['test_accuracy'])}",
+            "mF1 (thesis / measured)": f"{p['mean_f1']:.3f} / {_fmt(m and m['mean_f1'])}",
+            "wF1 (thesis / measured)": f"{p['weighted_f1']:.3f} / {_fmt(m and m['weighted_f1'])}",
+            "thesis table": p["table"],
+        })
+    for m in found.values():  # runs the thesis has no row for (a .npz, another learning rate)
+        rows.append({
+            "sensors": m["sensors"], "head": m["head"], "config": m["model"], "lr": f"{m['learning_rate']:g}",
+            "Acc (thesis / measured)": f"- / {_fmt(m['test_accuracy'])}",
+            "mF1 (thesis / measured)": f"- / {_fmt(m['mean_f1'])}",
+            "wF1 (thesis / measured)": f"- / {_fmt(m['weighted_f1'])}",
+            "thesis table": "-",
+        })
+    frame = pd.DataFrame(rows)
+    order = {"softmax": 0, "attributes": 1}
+    frame["_head"] = frame["head"].map(order)
+    return frame.sort_values(["sensors", "_head", "lr", "config"], kind="stable").drop(columns="_head")
+
+
+def lara_paper_table():
+    rows = load_config("btcnn_tables")["lara_paper"]
+    return pd.DataFrame([{"sensors": r["sensors"], "head": r["head"], "Acc": r["accuracy"], "wF1": r["weighted_f1"],
+                          "source": f"{r['table']} (LARa paper, tCNN)"} for r in rows])
+
+
+def reproduce(data=("synthetic",), epochs=None, batch_size=None, learning_rates=None, seed=0,
+              out="runs/reproduce-btcnn", force=False, verbose=2):
+    """Train the grid on every data source, then write and return the side-by-side table."""
+    out = runs.prepare_output_dir(out)
+    measured, notes = [], []
+    for source in data:
+        setting = settings(source, epochs, batch_size, learning_rates)
+        sensors, rows = train_grid(source, out, setting, seed, force, verbose)
+        measured += rows
+        synthetic = rows[0]["synthetic"]
+        warning = "**SYNTHETIC data, not LARa: the measured values are not comparable to the thesis'.** " \
+            if synthetic else ""
+        reduced = (f" Reduced setting for 2 CPU cores: {setting['why']}." if setting["reduced"] else "")
+        notes.append(f"{warning}{sensors}: {rows[0]['data_description']}. RMSProp (rho 0.9), batch "
+                     f"{setting['batch_size']}, {setting['epochs']} epochs, learning rates "
+                     f"{', '.join(f'{lr:g}' for lr in setting['learning_rates'])}, seed {seed}.{reduced}")
+    frame = side_by_side(measured)
+    note = " ".join(notes) + (" Thesis values are the means of its runs (Tables 5.3.2-5.3.7); '-' means not "
+                              "run here. Metrics on the test subjects; attribute heads decoded by the nearest "
+                              "attribute vector.")
+    text = write_table(frame, out, "tables", "BtCNN thesis Tables 5.3.2-5.3.7: thesis / measured", note)
+    text += "\n" + write_table(lara_paper_table(), out, "table5_3_1", "Table 5.3.1: the LARa paper's tCNN (MoCap)",
+                               "For reference; the thesis' float tCNN rows above are its own re-training.")
+    runs.write_json(out / "results.json", {"data": list(map(str, data)), "seed": seed, "runs": measured})
+    return text, frame
+
+

@@ -1,0 +1,82 @@
+"""tCNN / BtCNN training: learning on synthetic data, the thesis' metrics in the run, the CLI on a .npz."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from gaitbnn.cli import main
+from gaitbnn.data import activity
+from gaitbnn.training import fit
+from gaitbnn.training.metrics import CONFUSION_FILE
+
+CHANCE = 1 / 8
+
+
+@pytest.fixture(scope="module")
+def tiny_activity():
+    """Synthetic LARa-shaped data (30 channels), cut into short windows to keep the suite fast."""
+    return activity.load("synthetic:seconds=10", seed=0, window=50, stride=25)
+
+
+@pytest.mark.parametrize("name", ["tcnn", "btcnn-conv1"])
+def test_learns_synthetic_activities(tiny_activity, tmp_path, name):
+    metrics = fit.train(name, tiny_activity, tmp_path / name, epochs=5, batch_size=16, learning_rate=1e-3,
+                        seed=0, verbose=0)
+    assert metrics["test_accuracy"] > 0.6 > 4 * CHANCE  # chance is 1/8
+    assert 0 < metrics["mean_f1"] <= 1 and metrics["weighted_f1"] > 0.5
+    assert (tmp_path / name / CONFUSION_FILE).stat().st_size > 1000
+    header = (tmp_path / name / "history.csv").read_text().splitlines()[0]
+    assert "val_weighted_f1" in header and "val_mean_f1" in header
+    config = json.loads((tmp_path / name / "config.json").read_text())
+    assert config["optimizer"] == "rmsprop" and config["monitor"] == "val_weighted_f1"
+    assert config["data_options"] == {"window": 50, "stride": 25, "sensors": "mbientlab"}
+
+
+def test_attribute_head_learns_and_decodes_to_classes(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 320)
+    x = rng.normal(size=(320, 20, 4)).astype(np.float32)
+    x[np.arange(320), :, y] += 2.5
+    attributes = np.stack([y == 0, y == 1, (y == 2) | (y == 3), y == 3], axis=1).astype(np.float32)
+    np.savez(tmp_path / "attrs.npz", x=x, y=y, attributes=attributes)
+    data = activity.load(str(tmp_path / "attrs.npz"))
+    metrics = fit.train("btcnn-conv1-attr", data, tmp_path / "run", epochs=8, batch_size=16, learning_rate=1e-3,
+                        verbose=0)
+    assert metrics["head"] == "attributes" and metrics["test_accuracy"] > 0.8  # chance is 1/4
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert len(config["attribute_table"]) == 4 and sorted(config["attribute_table_classes"]) == [0, 1, 2, 3]
+
+
+def test_cli_trains_a_btcnn_on_a_npz_and_evaluates_it(tmp_path):
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 240)
+    x = rng.normal(size=(240, 20, 4)).astype(np.float32)
+    x[np.arange(240), :, y] += 3.0
+    np.savez(tmp_path / "my.npz", x=x, y=y, subject=np.repeat(np.arange(6), 40))
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", "btcnn-conv1", "--data", str(tmp_path / "my.npz"), "--out",
+                                  str(tmp_path / "run"), "--epochs", "4", "--batch-size", "16",
+                                  "--learning-rate", "1e-3"])
+    assert result.exit_code == 0, result.output
+    assert "weighted F1" in result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.8 and {"mean_f1", "weighted_f1"} <= set(metrics)
+    again = runner.invoke(main, ["evaluate", str(tmp_path / "run")])
+    assert again.exit_code == 0 and f"{100 * metrics['test_accuracy']:.2f}%" in again.output
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["train", "btcnn-conv1", "--data", "{tmp}/bad.npz", "--out", "{tmp}/out"], "missing array 'y'"),
+    (["train", "bipedalnet", "--window", "50", "--out", "{tmp}/out"], "--window and --stride are for the tcnn"),
+    (["train", "tcnn", "--data", "{tmp}/absent", "--out", "{tmp}/out"], "no such dataset folder"),
+    (["reproduce", "btcnn", "--learning-rates", "fast", "--out", "{tmp}/out"], "not a comma-separated list"),
+])
+def test_cli_bad_activity_inputs_are_one_line(tmp_path, argv, fragment):
+    np.savez(tmp_path / "bad.npz", x=np.zeros((4, 5, 2), np.float32))
+    result = CliRunner().invoke(main, [a.replace("{tmp}", str(tmp_path)) for a in argv])
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert fragment in result.output and "Traceback" not in result.output
+    assert len([line for line in lines if line.startswith("Error")]) == 1
+    assert not (tmp_path / "out" / "metrics.json").exists()
