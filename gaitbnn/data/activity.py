@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from gaitbnn.data import lara, npz, synthetic_activity
+from gaitbnn.data import dataset, lara, npz, synthetic_activity
 from gaitbnn.data.dataset import Dataset
 from gaitbnn.data.windows import sliding
 from gaitbnn.errors import InputError
@@ -23,24 +23,7 @@ SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 
 def parse_synthetic(spec):
     """'synthetic' or 'synthetic:sensors=mocap,subjects=14,seconds=30,noise=0.3,seed=1' -> options."""
-    options = dict(synthetic_activity.DEFAULTS)
-    _, _, rest = spec.partition(":")
-    for item in filter(None, rest.split(",")):
-        key, _, value = item.partition("=")
-        if key not in options or not value:
-            raise InputError(f"--data {spec}: unknown synthetic option '{item}': use "
-                             f"synthetic[:{'=..,'.join(options)}=..]")
-        if key == "sensors":
-            if value not in lara.SENSORS:
-                raise InputError(f"--data {spec}: sensors must be one of {', '.join(lara.SENSORS)}")
-            options[key] = value
-            continue
-        try:
-            options[key] = type(options[key])(value)
-        except ValueError:
-            raise InputError(f"--data {spec}: '{value}' is not a number for {key}") from None
-        if options[key] <= 0 and key not in ("noise", "seed"):
-            raise InputError(f"--data {spec}: {key} must be positive")
+    options = dataset.parse_synthetic(spec, synthetic_activity.DEFAULTS, {"sensors": list(lara.SENSORS)})
     if options["subjects"] < 3:
         raise InputError(f"--data {spec}: subjects must be at least 3 (train, validation and test)")
     return options

@@ -56,21 +56,31 @@ class Dataset:
         return len(self.class_names)
 
 
-def parse_synthetic(spec):
-    """'synthetic' or 'synthetic:users=8,seconds=40' -> generator keyword arguments."""
-    options = dict(synthetic.DEFAULTS)
+def parse_synthetic(spec, defaults=None, choices=None):
+    """'synthetic' or 'synthetic:users=8,seconds=40' -> generator keyword arguments.
+
+    ``defaults`` (the gait generator's by default) sets the known options and their types;
+    ``choices`` maps a text option to its allowed values. Counts must be positive.
+    """
+    options = dict(synthetic.DEFAULTS if defaults is None else defaults)
+    choices = choices or {}
     _, _, rest = spec.partition(":")
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
         if key not in options or not value:
             raise InputError(
-                f"--data {spec}: unknown synthetic option '{item}': use synthetic[:{'=N,'.join(options)}=N]"
+                f"--data {spec}: unknown synthetic option '{item}': use synthetic[:{'=..,'.join(options)}=..]"
             )
+        if key in choices:
+            if value not in choices[key]:
+                raise InputError(f"--data {spec}: {key} must be one of {', '.join(choices[key])}")
+            options[key] = value
+            continue
         try:
             options[key] = type(options[key])(value)
         except ValueError:
             raise InputError(f"--data {spec}: '{value}' is not a number for {key}") from None
-        if options[key] <= 0 and key != "noise":
+        if options[key] <= 0 and key not in ("noise", "seed"):
             raise InputError(f"--data {spec}: {key} must be positive")
     return options
 
