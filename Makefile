@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= synthetic
 EPOCHS ?=
 
-.PHONY: venv test reproduce-bipedalnet reproduce-btcnn bench clean
+.PHONY: venv test reproduce-bipedalnet reproduce-btcnn reproduce-lresnet bench clean
 
 venv: $(VENV)/.installed
 
@@ -26,8 +26,11 @@ reproduce-bipedalnet: venv
 reproduce-btcnn: venv
 	$(BIN)/gaitbnn reproduce btcnn $(foreach d,$(DATA),--data $(d)) $(if $(EPOCHS),--epochs $(EPOCHS))
 
+reproduce-lresnet: venv
+	$(BIN)/gaitbnn reproduce lresnet --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS))
+
 clean:
 	rm -rf $(VENV) build *.egg-info
 
 bench: venv
-	$(BIN)/gaitbnn bench --out runs/bench
+	$(BIN)/gaitbnn bench --out runs/bench $(if $(MODELS),--models $(MODELS))

@@ -27,7 +27,7 @@ def _user_errors(command):
 
 
 DATA_HELP = ("'synthetic' (default; options as synthetic:users=8,seconds=40), the Padova dataset root (gait models), "
-             "a LARa folder or a .npz file of windows (tcnn / btcnn models).")
+             "a LARa folder or a .npz file of windows (tcnn / btcnn models), a CASIA-B folder (resnet50 / lresnet50).")
 
 
 @click.group()
@@ -37,24 +37,33 @@ def main():
 
 
 @main.command("models")
+@click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @_user_errors
-def models_command(as_json):
-    """List the registered models with their parameter counts and memory."""
+def models_command(names, as_json):
+    """List the registered models (or NAMES) with their parameter counts, memory and multiply-accumulates."""
     from gaitbnn import models
 
     rows = []
-    for name in models.names():
+    for name in names or models.names():
         spec = models.get_spec(name)
-        counts = models.count_params(models.build(name))
-        rows.append({"name": name, **counts, "input_shape": list(spec.input_shape), "classes": spec.classes,
-                     "paper": spec.paper})
+        model = models.build(name)
+        row = {"name": name, **models.count_params(model), "flops": models.count_flops(model),
+               "input_shape": list(spec.input_shape), "classes": spec.classes, "paper": spec.paper}
+        if spec.family == models.GEI:  # L-ResNet-50 Table 4 counts at the ImageNet configuration
+            from gaitbnn.models import lresnet
+
+            imagenet = spec.constructor(lresnet.IMAGENET_SHAPE, lresnet.IMAGENET_CLASSES)
+            row["imagenet"] = {"input_shape": list(lresnet.IMAGENET_SHAPE), "classes": lresnet.IMAGENET_CLASSES,
+                               "params": models.count_params(imagenet)["params"],
+                               "flops": models.count_flops(imagenet)}
+        rows.append(row)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'name':<20}{'params':>12}{'binary':>10}{'float':>12}{'memory KiB':>12}  input shape   paper")
+    click.echo(f"{'name':<20}{'params':>12}{'binary':>12}{'float':>12}{'memory KiB':>12}  input shape   paper")
     for r in rows:
-        click.echo(f"{r['name']:<20}{r['params']:>12,}{r['binary_params']:>10,}{r['float_params']:>12,}"
+        click.echo(f"{r['name']:<20}{r['params']:>12,}{r['binary_params']:>12,}{r['float_params']:>12,}"
                    f"{r['memory_bytes'] / 1024:>12.1f}  {str(tuple(r['input_shape'])):<13} {r['paper']}")
 
 
@@ -182,7 +191,7 @@ def _learning_rates(ctx, param, value):
 
 
 @main.command()
-@click.argument("paper", type=click.Choice(["bipedalnet", "btcnn"]))
+@click.argument("paper", type=click.Choice(["bipedalnet", "btcnn", "lresnet"]))
 @click.option("--data", multiple=True, default=["synthetic"], show_default=True,
               help=DATA_HELP + " btcnn takes --data once per sensor set (mbientlab and MoCap folders).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Default: the experiment config's.")
@@ -204,6 +213,15 @@ def reproduce(paper, data, epochs, batch_size, learning_rates, seed, out, force)
         click.echo("\n" + text)
         click.echo(f"written: {out}/tables.csv, tables.md, table5_3_1.csv, table5_3_1.md, results.json "
                    "(run folders with confusion_matrix.png under it)")
+        return
+    if paper == "lresnet":
+        from gaitbnn.experiments import lresnet
+
+        if len(data) > 1 or batch_size or learning_rates:
+            raise InputError("lresnet takes one --data and no --batch-size / --learning-rates")
+        text = lresnet.reproduce(data=data[0], epochs=epochs, seed=seed, out=out, force=force)
+        click.echo("\n" + text)
+        click.echo(f"written: {out}/table1..4.csv/.md, training_time.csv/.md, results.json")
         return
     from gaitbnn.experiments import bipedalnet
 
@@ -287,14 +305,20 @@ def benchmark(flatbuffer, compare_source, threads, runs_count):
 
 @main.command()
 @click.option("--out", default="runs/bench", show_default=True, type=click.Path(file_okay=False))
+@click.option("--models", "names", default=None,
+              help="Comma-separated model names (default: every registered model, the 20M-parameter tCNNs too).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--runs", "runs_count", type=click.IntRange(min=1), default=200, show_default=True)
 @_user_errors
-def bench(out, threads, runs_count):
+def bench(out, names, threads, runs_count):
     """Both targets of every registered model, side by side: sizes, latencies, ratios, parity (CSV + markdown)."""
     from gaitbnn import benchmark as bench_module
+    from gaitbnn import models
 
-    text, _ = bench_module.bench(out, threads=threads, runs_count=runs_count)
+    chosen = [n.strip() for n in names.split(",") if n.strip()] if names else None
+    for name in chosen or []:
+        models.get_spec(name)  # a clear error for an unknown name
+    text, _ = bench_module.bench(out, names=chosen, threads=threads, runs_count=runs_count)
     click.echo("\n" + text)
     click.echo(f"written: {out}/bench.csv, bench.md, bench.json")
 

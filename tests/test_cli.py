@@ -22,7 +22,7 @@ def assert_one_line_error(result, fragment, code=1):
 
 
 def test_models_table_and_json():
-    table = invoke("models")
+    table = invoke("models", "bipedalnet", "idnet")
     assert table.exit_code == 0 and "bipedalnet" in table.output and "296,416" in table.output
     rows = {r["name"]: r for r in json.loads(invoke("models", "--json").output)}
     assert set(rows) >= {"bipedalnet", "idnet", "idnet-binary"}
@@ -32,6 +32,11 @@ def test_models_table_and_json():
     assert rows["idnet"]["memory_bytes"] == 4 * rows["idnet"]["params"]
     for row in rows.values():
         assert row["params"] == row["binary_params"] + row["float_params"]
+        assert row["flops"] > 0
+    for name, params, flops in (("resnet50", 25.6e6, 4.1e9), ("lresnet50", 13.0e6, 2.2e9)):
+        imagenet = rows[name]["imagenet"]  # Table 4's configuration; the row itself is at the GEI input
+        assert abs(imagenet["params"] - params) / params < 0.05 and abs(imagenet["flops"] - flops) / flops < 0.05
+        assert rows[name]["input_shape"] == [64, 64, 1] and rows[name]["params"] < imagenet["params"]
 
 
 def test_summary():
@@ -91,7 +96,7 @@ def test_benchmark_compare_prints_the_ratio():
 
 
 def test_bench_writes_the_table(tmp_path):
-    result = invoke("bench", "--out", tmp_path, "--runs", 3)
+    result = invoke("bench", "--out", tmp_path, "--runs", 3, "--models", "bipedalnet,idnet,idnet-binary")
     assert result.exit_code == 0, result.output
     rows = (tmp_path / "bench.csv").read_text().splitlines()
     assert rows[0].startswith("model,size arm64 (KiB),size float (KiB),size ratio (float / arm64),latency arm64 (us)")

@@ -1,15 +1,19 @@
 """Data sources (one module per dataset, plus synthetic) and the ``Dataset`` they feed."""
 from gaitbnn.data.dataset import Dataset, is_synthetic, load  # noqa: F401
 
-FAMILIES = ("gait", "activity")
+FAMILIES = ("gait", "activity", "gei")
 
 
 def load_family(family, spec="synthetic", seed=0, input_shape=None, options=None):
-    """The dataset a model family trains on: gait walks (Padova) or activity windows (LARa, .npz).
+    """The dataset a model family trains on: gait walks (Padova), activity windows (LARa, .npz) or GEIs (CASIA-B).
 
     ``options``: ``window_seconds`` for gait; ``window`` and ``stride`` (time steps) for activity.
     """
     options = {k: v for k, v in (options or {}).items() if v is not None}
+    if family == "gei":
+        from gaitbnn.data import gei
+
+        return gei.load(spec, seed=seed, input_shape=input_shape)
     if family == "activity":
         from gaitbnn.data import activity
 

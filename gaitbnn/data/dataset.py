@@ -46,6 +46,7 @@ class Dataset:
     attribute_table: Optional[np.ndarray] = None
     attribute_table_classes: Optional[np.ndarray] = None
     options: dict = field(default_factory=dict)  # how the windows were cut (window, stride), for reruns
+    test_groups: dict = field(default_factory=dict)  # per-test-item labels to score by (GEIs: view, condition)
 
     @property
     def input_shape(self):

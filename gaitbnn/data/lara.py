@@ -27,6 +27,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from gaitbnn.data.folders import dataset_root
 from gaitbnn.errors import InputError
 
 CLASS_NAMES = ["standing", "walking", "cart", "handling_upwards", "handling_centred", "handling_downwards",
@@ -137,12 +138,7 @@ def read_recording(data_path):
 
 def recordings(path):
     """All recordings under ``path`` -> (sensor set, [ActivityRecording]); one sensor set per folder."""
-    root = Path(path)
-    if not root.exists():
-        raise InputError(f"{root}: no such dataset folder: pass --data PATH to a LARa folder (S01/, S02/, ...), "
-                         "a .npz file, or 'synthetic'")
-    if not root.is_dir():
-        raise InputError(f"{root}: not a folder: --data expects the LARa 'IMU data' or 'MoCap data' folder, or a .npz")
+    root = dataset_root(path, "LARa 'IMU data' or 'MoCap data' folder", "S01/, S02/, ...; or a .npz file")
     files = sorted(p for folder in root.iterdir() if folder.is_dir() and _SUBJECT_FOLDER.match(folder.name)
                    for p in folder.glob("*.csv") if not p.stem.endswith("_labels"))
     if not files:

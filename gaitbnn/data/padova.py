@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitbnn.data.recordings import Recording
+from gaitbnn.data.folders import dataset_root
 from gaitbnn.errors import InputError
 
 WALK_FOLDER = re.compile(r"^u(\d+)_w(\d+)$")
@@ -96,11 +97,7 @@ def _walk(folder):
 
 def recordings(path):
     """All walks under ``path`` (the dataset root), sorted by folder name."""
-    root = Path(path)
-    if not root.exists():
-        raise InputError(f"{root}: no such dataset folder: pass --data PATH to the Padova dataset root, or 'synthetic'")
-    if not root.is_dir():
-        raise InputError(f"{root}: not a folder: --data expects the Padova dataset root (folders u001_w001, ...)")
+    root = dataset_root(path, "Padova dataset root", "folders u001_w001, ...")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and WALK_FOLDER.match(p.name))
     if not folders:
         raise InputError(

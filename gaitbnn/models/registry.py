@@ -8,10 +8,12 @@ from typing import Callable, Tuple
 from gaitbnn.errors import InputError
 from gaitbnn.models import bipedalnet as _bipedalnet
 from gaitbnn.models import idnet as _idnet
+from gaitbnn.models import lresnet as _lresnet
 from gaitbnn.models import tcnn as _tcnn
 
 GAIT = "gait"  # Padova-style walks, identification (BiPedalNet, IDNet)
 ACTIVITY = "activity"  # LARa-style windows, activity classes and attributes (tCNN, BtCNN)
+GEI = "gei"  # gait energy images (CASIA-B), identification (ResNet-50, L-ResNet-50)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,15 @@ _SPECS = {
         ModelSpec("idnet-binary", _idnet.idnet_binary, _idnet.INPUT_SHAPE, _idnet.CLASSES,
                   "BiPedalNet Table 2 (binarized IDNet)", "IDNet with binary weights and activations"),
         *_activity_specs(),
+        *(ModelSpec(name, constructor, _lresnet.INPUT_SHAPE, _lresnet.CLASSES, paper, description, GEI,
+                    training=dict(epochs=10, batch_size=32, learning_rate=1e-3, optimizer="adam"))
+          for name, constructor, paper, description in (
+              ("resnet50", _lresnet.plain_resnet50, "L-ResNet-50 Table 4 (ResNet-50)", "ResNet-50 on GEIs"),
+              ("lresnet50", _lresnet.lresnet50, "L-ResNet-50 Table 4 (L-ResNet-50)",
+               "ResNet-50 with Ghost modules (half ordinary, half 3x3 depthwise)"),
+              ("lresnet50-binary", _lresnet.lresnet50_binary, "L-ResNet-50, binarized (this project)",
+               "L-ResNet-50 with binary primary convolutions in the residual stages"),
+          )),
     ]
 }
 
@@ -75,6 +86,26 @@ def build(name, input_shape=None, classes=None):
     """
     spec = get_spec(name)
     return spec.constructor(tuple(input_shape or spec.input_shape), int(classes or spec.classes))
+
+
+def count_flops(model):
+    """Multiply-accumulates of one forward pass through the convolutions and dense layers.
+
+    What L-ResNet-50's Table 4 and the GhostNet paper call FLOPs (ResNet-50: 4.1B at 224 x 224).
+    """
+    import tensorflow as tf
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.DepthwiseConv2D):
+            _, h, w, c = layer.output_shape
+            total += h * w * c * layer.kernel_size[0] * layer.kernel_size[1]
+        elif isinstance(layer, tf.keras.layers.Conv2D):
+            _, h, w, c = layer.output_shape
+            total += h * w * c * layer.kernel_size[0] * layer.kernel_size[1] * int(layer.input_shape[-1])
+        elif isinstance(layer, tf.keras.layers.Dense):
+            total += int(layer.input_shape[-1]) * layer.units
+    return int(total)
 
 
 def count_params(model):

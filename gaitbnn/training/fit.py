@@ -174,14 +174,15 @@ def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e
     if best_so_far is not None and checkpoint.exists():
         best_checkpoint.best = best_so_far
     callbacks = [
-        scoring.ValidationScores(dataset.x_val, dataset.y_val, head, dataset.attribute_table,
-                                 dataset.attribute_table_classes),  # first: the callbacks below read its keys
         best_checkpoint,
         tf.keras.callbacks.CSVLogger(str(out / runs.HISTORY_FILE), append=resuming),
         tf.keras.callbacks.BackupAndRestore(str(out / resume.BACKUP_DIR)),  # last: after the files above
     ]
-    if not activity:  # the thesis keeps the learning rate fixed
-        callbacks.insert(1, resume.ReduceLROnPlateauFrom(best_so_far, monitor=monitor, mode="max", factor=0.5,
+    if activity:  # first: the callbacks after it read its val_weighted_f1 (the thesis keeps the rate fixed)
+        callbacks.insert(0, scoring.ValidationScores(dataset.x_val, dataset.y_val, head, dataset.attribute_table,
+                                                     dataset.attribute_table_classes))
+    else:
+        callbacks.insert(0, resume.ReduceLROnPlateauFrom(best_so_far, monitor=monitor, mode="max", factor=0.5,
                                                          patience=3, min_lr=1e-5))
     if verbose:
         print(f"{'resuming' if resuming else 'training'} {name} on {dataset.description}: "

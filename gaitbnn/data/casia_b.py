@@ -1,0 +1,154 @@
+"""CASIA-B silhouettes -> gait energy images (L-ResNet-50 paper, Eq. 1a), and precomputed GEIs.
+
+Silhouette layout (the published ``GaitDatasetB-silh``, unpacked)::
+
+    PATH/001/nm-01/090/001-nm-01-090-001.png   subject / condition-sequence / view / frames
+    PATH/001/bg-01/...  PATH/001/cl-01/...
+
+Precomputed GEI layout: PNG files named ``SSS-cc-NN-VVV.png`` (subject, condition
+nm/bg/cl, sequence, view) anywhere under PATH.
+
+A GEI is built per sequence: each frame is thresholded at half intensity, cropped
+to the silhouette's bounding box, scaled to the GEI height (aspect kept), and
+placed with its horizontal centroid at the centre column; the GEI is the mean of
+those frames. Frames with no silhouette pixel are skipped (CASIA-B has some); a
+sequence with none left, or an unreadable image, is an error. Built GEIs are
+cached in an .npz (``$GAITBNN_CACHE``, default ``~/.cache/gaitbnn``) keyed by
+the files' names, sizes and times, so a second run does not rebuild them. The
+loader never writes into PATH.
+"""
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gaitbnn import runs
+from gaitbnn.data.folders import dataset_root
+from gaitbnn.errors import InputError
+
+GEI_NAME = re.compile(r"^(\d{3})-(nm|bg|cl)-(\d{2})-(\d{3})$")
+SEQUENCE = re.compile(r"^(nm|bg|cl)-(\d{2})$")
+
+
+@dataclass
+class GEIRecord:
+    subject: str
+    condition: str  # nm, bg, cl
+    sequence: int
+    view: int  # degrees
+    image: np.ndarray  # (height, width) float32 in [0, 1]
+
+
+def read_image(path):
+    """A PNG as a float array in [0, 1] (grey levels); unreadable files are an InputError."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    except (OSError, UnidentifiedImageError, ValueError) as err:
+        raise InputError(f"{path}: cannot read the image ({type(err).__name__}): replace or remove the file") from None
+
+
+def normalize_silhouette(frame, height, width):
+    """Crop to the bounding box, scale to ``height``, centre the horizontal centroid; None if empty."""
+    from PIL import Image
+
+    mask = frame > 0.5
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    crop = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.uint8) * 255
+    new_width = max(1, int(round(crop.shape[1] * height / crop.shape[0])))
+    scaled = np.asarray(Image.fromarray(crop).resize((new_width, height), Image.BILINEAR), np.float32) / 255.0
+    weights = scaled.sum(axis=0)
+    centroid = int(round(float((weights * np.arange(new_width)).sum() / max(weights.sum(), 1e-6))))
+    out = np.zeros((height, width), np.float32)
+    left = width // 2 - centroid  # column of scaled[:, 0] in out
+    src0, dst0 = max(0, -left), max(0, left)
+    span = min(new_width - src0, width - dst0)
+    if span > 0:
+        out[:, dst0:dst0 + span] = scaled[:, src0:src0 + span]
+    return out
+
+
+def build_gei(frame_paths, height, width, where):
+    """The GEI of one sequence: the mean of its normalized silhouettes (Eq. 1a)."""
+    frames = [normalize_silhouette(read_image(p), height, width) for p in frame_paths]
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        raise InputError(f"{where}: every frame is empty (no silhouette pixel): remove the sequence")
+    return np.mean(frames, axis=0).astype(np.float32)
+
+
+def _cache_path(root, files, height, width):
+    digest = hashlib.sha256(f"{root.resolve()}|{height}x{width}".encode())
+    for f in files:
+        stat = f.stat()
+        digest.update(f"{f.relative_to(root)}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    folder = Path(os.environ.get("GAITBNN_CACHE", Path.home() / ".cache" / "gaitbnn"))
+    return folder / f"casia_b-{digest.hexdigest()[:16]}.npz"
+
+
+def _records_from_arrays(arrays):
+    return [GEIRecord(str(s), str(c), int(q), int(v), img) for s, c, q, v, img in
+            zip(arrays["subject"], arrays["condition"], arrays["sequence"], arrays["view"], arrays["image"])]
+
+
+def _save_cache(path, records):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with runs.atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, subject=np.array([r.subject for r in records]),
+                     condition=np.array([r.condition for r in records]),
+                     sequence=np.array([r.sequence for r in records]), view=np.array([r.view for r in records]),
+                     image=np.stack([r.image for r in records]))
+
+
+def records(path, height=64, width=64, progress=print):
+    """Every GEI under ``path``: built from silhouette frames (cached), or read when precomputed."""
+    root = dataset_root(path, "CASIA-B silhouettes or GEIs", "001/nm-01/090/...")
+    view_dirs = sorted(d for d in root.glob("*/*/*") if d.is_dir() and SEQUENCE.match(d.parent.name)
+                       and d.name.isdigit())
+    if view_dirs:
+        files = sorted(p for d in view_dirs for p in d.glob("*.png"))
+        cache = _cache_path(root, files, height, width)
+        if cache.exists():
+            with np.load(cache) as arrays:
+                return _records_from_arrays(arrays)
+        out = []
+        for i, folder in enumerate(view_dirs):
+            frames = sorted(folder.glob("*.png"))
+            if not frames:
+                raise InputError(f"{folder}: no PNG frames: remove the empty folder or add its silhouettes")
+            condition, sequence = SEQUENCE.match(folder.parent.name).groups()
+            out.append(GEIRecord(folder.parent.parent.name, condition, int(sequence), int(folder.name),
+                                 build_gei(frames, height, width, folder)))
+            if progress and (i + 1) % 200 == 0:
+                progress(f"[casia-b] built {i + 1} / {len(view_dirs)} GEIs", flush=True)
+        _save_cache(cache, out)
+        return out
+    geis = sorted(p for p in root.rglob("*.png") if GEI_NAME.match(p.stem))
+    if not geis:
+        raise InputError(f"{root}: no CASIA-B silhouettes (001/nm-01/090/*.png) or GEIs (001-nm-01-090.png) found")
+    out = []
+    for p in geis:
+        subject, condition, sequence, view = GEI_NAME.match(p.stem).groups()
+        image = read_image(p)
+        if image.max() <= 0:
+            raise InputError(f"{p}: the GEI is empty (all black): replace or remove it")
+        if image.shape != (height, width):
+            image = normalize_gei_size(image, height, width)
+        out.append(GEIRecord(subject, condition, int(sequence), int(view), image))
+    return out
+
+
+def normalize_gei_size(image, height, width):
+    """A precomputed GEI resized to (height, width) (bilinear)."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray((image * 255).astype(np.uint8)).resize((width, height), Image.BILINEAR),
+                      np.float32) / 255.0

@@ -1,0 +1,80 @@
+"""GEI datasets for ResNet-50 / L-ResNet-50 with the paper's CASIA-B protocol (Sec. 4.1).
+
+124 subjects; the views 0, 18, 162 and 180 degrees are excluded ("too similar",
+leaving 36 to 144); per subject and view, the four normal-walking GEIs nm-01 to
+nm-04 are the training set and the rest (nm-05, nm-06, bg-01, bg-02, cl-01,
+cl-02) the test set, scored per view and per condition. A seeded 10% of the
+training GEIs (stratified by subject) is held out for validation (best
+checkpoint); no test GEI is used for it. GEIs are in [0, 1] as built.
+"""
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from gaitbnn.data import casia_b, synthetic_gei
+from gaitbnn.data.dataset import Dataset, parse_synthetic
+from gaitbnn.errors import InputError
+
+EXCLUDED_VIEWS = (0, 18, 162, 180)
+TRAIN_NM = (1, 2, 3, 4)
+VAL_FRACTION = 0.1
+
+
+def split(records, source):
+    """(train records, test records) by the protocol; a missing view, condition or NM sequence is an error."""
+    used = [r for r in records if r.view not in EXCLUDED_VIEWS]
+    if not used:
+        raise InputError(f"{source}: no GEIs at views 36-144 (0, 18, 162 and 180 are excluded by the protocol)")
+    views = sorted({r.view for r in used})
+    subjects = sorted({r.subject for r in used})
+    for condition in ("nm", "bg", "cl"):
+        if not any(r.condition == condition for r in used):
+            raise InputError(f"{source}: no {condition.upper()} sequences: the protocol tests NM, BG and CL")
+    have = {(r.subject, r.view, r.sequence) for r in used if r.condition == "nm"}
+    for subject in subjects:
+        for view in views:
+            missing = [q for q in TRAIN_NM if (subject, view, q) not in have]
+            if missing:
+                raise InputError(f"{source}: subject {subject} has no nm-{missing[0]:02d} at view {view:03d}: the "
+                                 "protocol trains on nm-01 to nm-04 at every view; add it or remove the subject")
+    train = [r for r in used if r.condition == "nm" and r.sequence in TRAIN_NM]
+    test = [r for r in used if not (r.condition == "nm" and r.sequence in TRAIN_NM)]
+    return train, test
+
+
+def _stack(records):
+    return np.stack([r.image for r in records])[..., None].astype(np.float32)
+
+
+def load(spec="synthetic", seed=0, input_shape=(64, 64, 1)):
+    """Train / val / test GEIs of ``spec`` ('synthetic[:subjects=..]' or a CASIA-B folder) at ``input_shape``."""
+    spec = str(spec)
+    height, width = int(input_shape[0]), int(input_shape[1])
+    if spec.split(":")[0] == "synthetic":
+        options = parse_synthetic(spec, synthetic_gei.DEFAULTS)
+        options.update(height=height, width=width)
+        records = synthetic_gei.records(**options)
+        description = (f"SYNTHETIC GEIs ({options['subjects']} subjects, 11 views, NM x6 / BG x2 / CL x2, "
+                       f"seed {options['seed']}), not CASIA-B")
+        synthetic = True
+    else:
+        records = casia_b.records(spec, height, width)
+        description = f"CASIA-B at {spec}"
+        synthetic = False
+    train, test = split(records, spec)
+    subjects = sorted({r.subject for r in train})
+    index = {s: i for i, s in enumerate(subjects)}
+    test = [r for r in test if r.subject in index]
+    y_all = np.array([index[r.subject] for r in train])
+    fit_idx, val_idx = train_test_split(np.arange(len(train)), test_size=VAL_FRACTION, stratify=y_all,
+                                        random_state=seed)
+    x_all = _stack(train)
+    description += (f"; {height}x{width} GEIs; train nm-01..04 at views 36-144 ({len(train)}), "
+                    f"test nm-05/06, bg, cl ({len(test)})")
+    return Dataset(
+        x_all[fit_idx], y_all[fit_idx], x_all[val_idx], y_all[val_idx], _stack(test),
+        np.array([index[r.subject] for r in test]), class_names=subjects, channel_names=["gei"],
+        synthetic=synthetic, description=description, source=spec,
+        normalization={"range": "GEI grey levels in [0, 1]"},
+        options={"height": height, "width": width},
+        test_groups={"view": np.array([r.view for r in test]), "condition": np.array([r.condition for r in test])},
+    )

@@ -1,0 +1,119 @@
+"""ResNet-50 and L-ResNet-50 (Wang & Yuan, "Gait Recognition Based on Lightweight CNNs").
+
+ResNet-50 (He et al. 2016): a 7x7/2 stem convolution and 3x3/2 max-pool, then
+bottleneck blocks (1x1, 3x3, 1x1 convolutions; 3, 4, 6, 3 of them with widths
+64, 128, 256, 512, expansion 4; stride 2 on the 3x3 convolution of a stage's
+first block; a 1x1 projection shortcut where the shape changes), global average
+pooling and a classifier. Convolutions carry no bias; BatchNorm follows each.
+
+L-ResNet-50 (Sec. 3, Fig. 3-4; the Ghost module of Han et al., GhostNet, CVPR
+2020, with ratio s = 2): every convolution of the residual blocks becomes an
+ordinary convolution that makes half of the output channels (same kernel and
+stride) and a cheap linear operation, a 3x3 depthwise convolution, that makes
+the other half from them; the two halves are concatenated. The projection
+shortcuts are convolutions of the blocks too. The classifier, a 1x1 convolution
+on the pooled features, is a Ghost module as well: with it the ImageNet
+configuration has 13.0M parameters (Table 4: 13.0M); with an ordinary
+classifier it would have 14.0M (+8%).
+
+L-ResNet-50 binary: the ordinary (primary) convolutions of the residual stages
+are binary (sign weights and sign inputs, padded with +1 so LCE needs no
+padding correction); the stem, the projection shortcuts, the depthwise cheap
+operations and the classifier stay float, as usual for BNNs (Rastegari et al.
+2016, Liu et al. 2018). A sign after a ReLU would be +1 everywhere, so the
+binary network has no ReLU in its residual stages (Bi-Real Net style): BatchNorm
+outputs go to the next sign.
+
+Every convolution is a Larq layer (``QuantConv2D``, ``QuantDepthwiseConv2D``).
+"""
+import math
+
+import larq as lq
+import tensorflow as tf
+
+INPUT_SHAPE = (64, 64, 1)  # GEIs, reduced for 2 CPU cores (the ImageNet configuration is (224, 224, 3))
+CLASSES = 124  # CASIA-B subjects
+IMAGENET_SHAPE, IMAGENET_CLASSES = (224, 224, 3), 1000
+STAGES = ((3, 64), (4, 128), (6, 256), (3, 512))
+EXPANSION = 4
+
+FLOAT_CONV = dict(use_bias=False)
+BINARY_CONV = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", kernel_constraint="weight_clip",
+                   use_bias=False, pad_values=1.0)
+
+
+def _bn(name):
+    return tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
+def _act(x, relu, name):
+    return tf.keras.layers.ReLU(name=name)(x) if relu else x
+
+
+def ghost_module(x, filters, kernel, strides=1, relu=True, binary=False, name="ghost"):
+    """Ghost module: ``ceil(filters / 2)`` maps from an ordinary convolution, the rest by a 3x3 depthwise one."""
+    primary = math.ceil(filters / 2)
+    y = lq.layers.QuantConv2D(primary, kernel, strides=strides, padding="same", name=f"{name}_primary",
+                              **(BINARY_CONV if binary else FLOAT_CONV))(x)
+    y = _act(_bn(f"{name}_primary_bn")(y), relu, f"{name}_primary_relu")
+    z = lq.layers.QuantDepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_cheap")(y)
+    z = _act(_bn(f"{name}_cheap_bn")(z), relu, f"{name}_cheap_relu")
+    out = tf.keras.layers.Concatenate(name=f"{name}_concat")([y, z])
+    if 2 * primary != filters:
+        out = tf.keras.layers.Lambda(lambda t: t[..., :filters], name=f"{name}_trim")(out)
+    return out
+
+
+def _conv_bn(x, filters, kernel, strides, relu, ghost, binary, name):
+    if ghost:
+        return ghost_module(x, filters, kernel, strides, relu, binary, name)
+    x = lq.layers.QuantConv2D(filters, kernel, strides=strides, padding="same", name=name,
+                              **(BINARY_CONV if binary else FLOAT_CONV))(x)
+    return _act(_bn(f"{name}_bn")(x), relu, f"{name}_relu")
+
+
+def bottleneck(x, width, strides, ghost, binary, name):
+    """1x1 -> 3x3 (stride) -> 1x1 (x4) plus the shortcut (a 1x1 projection where the shape changes)."""
+    relu = not binary
+    shortcut = x
+    out_channels = width * EXPANSION
+    if strides != 1 or int(x.shape[-1]) != out_channels:  # projection: float in the binary network too
+        shortcut = _conv_bn(x, out_channels, 1, strides, False, ghost, False, f"{name}_shortcut")
+    y = _conv_bn(x, width, 1, 1, relu, ghost, binary, f"{name}_conv1")
+    y = _conv_bn(y, width, 3, strides, relu, ghost, binary, f"{name}_conv2")
+    y = _conv_bn(y, out_channels, 1, 1, False, ghost, binary, f"{name}_conv3")
+    y = tf.keras.layers.Add(name=f"{name}_add")([y, shortcut])
+    return _act(y, relu, f"{name}_out")
+
+
+def resnet50(input_shape=INPUT_SHAPE, classes=CLASSES, ghost=False, binary=False, name="resnet50"):
+    inputs = tf.keras.Input(shape=input_shape, name="gei")
+    x = lq.layers.QuantConv2D(64, 7, strides=2, padding="same", name="stem", **FLOAT_CONV)(inputs)
+    x = _act(_bn("stem_bn")(x), not binary, "stem_relu")
+    x = tf.keras.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
+    for s, (blocks, width) in enumerate(STAGES, start=1):
+        for b in range(blocks):
+            x = bottleneck(x, width, 2 if (b == 0 and s > 1) else 1, ghost, binary, f"stage{s}_block{b + 1}")
+    x = tf.keras.layers.GlobalAveragePooling2D(name="pool", keepdims=True)(x)
+    if ghost:  # the classifier as a Ghost module (float), see the module docstring
+        x = ghost_module(x, classes, 1, relu=False, binary=False, name="classifier")
+    else:
+        x = lq.layers.QuantConv2D(classes, 1, name="classifier")(x)
+    x = tf.keras.layers.Flatten(name="flatten")(x)
+    outputs = tf.keras.layers.Activation("softmax", name="softmax")(x)
+    return tf.keras.Model(inputs, outputs, name=name)
+
+
+def lresnet50(input_shape=INPUT_SHAPE, classes=CLASSES):
+    """L-ResNet-50: Ghost modules in place of the convolutions (Table 4: 13.0M weights, 2.2B FLOPs)."""
+    return resnet50(input_shape, classes, ghost=True, name="lresnet50")
+
+
+def lresnet50_binary(input_shape=INPUT_SHAPE, classes=CLASSES):
+    """L-ResNet-50 with binary primary convolutions in the residual stages."""
+    return resnet50(input_shape, classes, ghost=True, binary=True, name="lresnet50_binary")
+
+
+def plain_resnet50(input_shape=INPUT_SHAPE, classes=CLASSES):
+    """ResNet-50 (Table 4: 25.6M weights, 4.1B FLOPs)."""
+    return resnet50(input_shape, classes, name="resnet50")
