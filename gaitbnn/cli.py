@@ -205,6 +205,8 @@ def _learning_rates(ctx, param, value):
 def reproduce(paper, data, epochs, batch_size, learning_rates, seed, out, force):
     """Train a paper's models and print its tables beside the measured ones."""
     out = out or f"runs/reproduce-{paper}"
+    if paper != "btcnn" and (len(data) > 1 or batch_size or learning_rates):
+        raise InputError(f"{paper} takes one --data and no --batch-size / --learning-rates (the paper's setting)")
     if paper == "btcnn":
         from gaitbnn.experiments import btcnn
 
@@ -217,16 +219,12 @@ def reproduce(paper, data, epochs, batch_size, learning_rates, seed, out, force)
     if paper == "lresnet":
         from gaitbnn.experiments import lresnet
 
-        if len(data) > 1 or batch_size or learning_rates:
-            raise InputError("lresnet takes one --data and no --batch-size / --learning-rates")
         text = lresnet.reproduce(data=data[0], epochs=epochs, seed=seed, out=out, force=force)
         click.echo("\n" + text)
         click.echo(f"written: {out}/table1..4.csv/.md, training_time.csv/.md, results.json")
         return
     from gaitbnn.experiments import bipedalnet
 
-    if len(data) > 1 or batch_size or learning_rates:
-        raise InputError("bipedalnet takes one --data and no --batch-size / --learning-rates (Table 2's setting)")
     text, _, _ = bipedalnet.reproduce(data=data[0], epochs=epochs, seed=seed, out=out, force=force)
     click.echo("\n" + text)
     click.echo(f"written: {out}/table1.csv, table1.md, table2.csv, table2.md, results.json")
