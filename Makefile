@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= synthetic
 EPOCHS ?=
 
-.PHONY: venv test reproduce-bipedalnet reproduce-btcnn reproduce-lresnet bench clean
+.PHONY: venv test reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese bench clean
 
 venv: $(VENV)/.installed
 
@@ -28,6 +28,10 @@ reproduce-btcnn: venv
 
 reproduce-lresnet: venv
 	$(BIN)/gaitbnn reproduce lresnet --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS))
+
+# ATTACKERS: the attackers' database of Table 3, e.g. ATTACKERS=ouisir:/data/ou-isir (default: synthetic)
+reproduce-siamese: venv
+	$(BIN)/gaitbnn reproduce siamese --data $(DATA) $(if $(ATTACKERS),--attackers $(ATTACKERS)) $(if $(EPOCHS),--epochs $(EPOCHS))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

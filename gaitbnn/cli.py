@@ -133,6 +133,14 @@ def train(name, data, epochs, batch_size, learning_rate, window, stride, seed, d
     data_options.update({k: v for k, v in dict(window=window, stride=stride).items() if v is not None})
     if (Path(out) / "metrics.json").exists() and not force:
         raise InputError(f"{out}: holds a complete run already: choose another --out, or pass --force to replace it")
+    if spec.family == models.AUTH:  # a siamese embedding network: contrastive pairs (MM'19)
+        from gaitbnn.training import siamese
+
+        metrics = siamese.train_run(name, settings["data"], out, settings["epochs"], settings["batch_size"],
+                                    settings["learning_rate"], settings["seed"], force=force)
+        click.echo(f"{name}: test pair accuracy {100 * metrics['test_accuracy']:.2f}% ({metrics['test_pairs']} pairs, "
+                   f"{metrics['params']:,} params); run in {out}")
+        return
     dataset = datasets.load_family(spec.family, settings["data"], settings["seed"], spec.input_shape, data_options)
     metrics = fit.train(name, dataset, out, epochs=settings["epochs"], batch_size=settings["batch_size"],
                         seed=settings["seed"], learning_rate=settings["learning_rate"], force=force,
@@ -146,7 +154,7 @@ def _run_dataset(config, data=None):
     """The data a run was trained on (or ``data`` instead), windowed and split as in its config."""
     from gaitbnn import data as datasets
 
-    options = config.get("data_options") or {"window_seconds": config["normalization"]["window_seconds"]}
+    options = config.get("data_options") or {"window_seconds": config.get("normalization", {}).get("window_seconds")}
     dataset = datasets.load_family(config.get("family", "gait"), data or config["data"], config["seed"],
                                    config["input_shape"], options)
     if list(dataset.input_shape) != list(config["input_shape"]):
@@ -191,18 +199,20 @@ def _learning_rates(ctx, param, value):
 
 
 @main.command()
-@click.argument("paper", type=click.Choice(["bipedalnet", "btcnn", "lresnet"]))
+@click.argument("paper", type=click.Choice(["bipedalnet", "btcnn", "lresnet", "siamese"]))
 @click.option("--data", multiple=True, default=["synthetic"], show_default=True,
               help=DATA_HELP + " btcnn takes --data once per sensor set (mbientlab and MoCap folders).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Default: the experiment config's.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="btcnn only. Default: the config's.")
 @click.option("--learning-rates", callback=_learning_rates, default=None,
               help="btcnn only: comma-separated, e.g. 1e-4,1e-5,1e-6 (the thesis'; default on real data).")
+@click.option("--attackers", default=None,
+              help="siamese: the attackers' database (ouisir:PATH). Default: a synthetic population.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Default: runs/reproduce-PAPER.")
 @click.option("--force", is_flag=True, help="Retrain runs in --out that were made with other settings.")
 @_user_errors
-def reproduce(paper, data, epochs, batch_size, learning_rates, seed, out, force):
+def reproduce(paper, data, epochs, batch_size, learning_rates, attackers, seed, out, force):
     """Train a paper's models and print its tables beside the measured ones."""
     out = out or f"runs/reproduce-{paper}"
     if paper != "btcnn" and (len(data) > 1 or batch_size or learning_rates):
@@ -216,6 +226,14 @@ def reproduce(paper, data, epochs, batch_size, learning_rates, seed, out, force)
         click.echo(f"written: {out}/tables.csv, tables.md, table5_3_1.csv, table5_3_1.md, results.json "
                    "(run folders with confusion_matrix.png under it)")
         return
+    if paper == "siamese":
+        from gaitbnn.experiments import siamese
+
+        click.echo("\n" + siamese.reproduce(data=data[0], attackers=attackers, epochs=epochs, seed=seed, out=out))
+        click.echo(f"written: {out}/table1..3.csv/.md, table2_paper, sprt, continuous_update (.csv/.md), results.json")
+        return
+    if attackers:
+        raise InputError("--attackers is for 'reproduce siamese' (the attackers' database of Table 3)")
     if paper == "lresnet":
         from gaitbnn.experiments import lresnet
 
@@ -248,8 +266,10 @@ def _model_and_inputs(source, seed):
 
 @main.command()
 @click.argument("source")
-@click.option("--target", type=click.Choice(["arm64", "float"]), default="arm64", show_default=True,
-              help="arm64: LCE-optimized flatbuffer for ARM64 Android; float: plain float32 TFLite baseline.")
+@click.option("--target", type=click.Choice(["arm64", "float", "train"]), default="arm64", show_default=True,
+              help="arm64: LCE-optimized flatbuffer for ARM64 Android; float: plain float32 TFLite baseline; "
+                   "train: a float embedding network (lenet4, vgg8, mobilenetv2) with train / infer / save / "
+                   "restore signatures for on-device training.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for NAME.tflite and NAME.json.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random inputs for a fresh model.")
 @_user_errors
@@ -262,6 +282,18 @@ def export(source, target, out, seed):
     from gaitbnn import export as exporter
 
     name, model, x = _model_and_inputs(source, seed)
+    if target == "train":
+        from gaitbnn import models, ondevice
+
+        if models.get_spec(name).family != models.AUTH:
+            raise InputError(f"--target train is for the siamese embedding networks; {name} is not one (see "
+                             "'gaitbnn models')")
+        result = ondevice.export(model, name, out, x[:64])
+        losses = ", ".join(f"{v:.4f}" for v in result["train_losses"])
+        click.echo(f"{Path(out) / name}_train.tflite: {result['size_bytes'] / 1024:.1f} KiB, signatures "
+                   f"{', '.join(result['signatures'])}; infer vs Keras max |diff| {result['infer_max_abs_diff']:.2e}; "
+                   f"train loss over {len(result['train_losses'])} steps: {losses}; report {Path(out) / name}_train.json")
+        return
     report = exporter.export(model, name, target, out, x)
     p = report["parity"]
     click.echo(f"{Path(out) / name}.tflite: {report['size_bytes'] / 1024:.1f} KiB ({target}; 1-bit limit "

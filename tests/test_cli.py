@@ -24,8 +24,9 @@ def assert_one_line_error(result, fragment, code=1):
 def test_models_table_and_json():
     table = invoke("models", "bipedalnet", "idnet")
     assert table.exit_code == 0 and "bipedalnet" in table.output and "296,416" in table.output
-    rows = {r["name"]: r for r in json.loads(invoke("models", "--json").output)}
-    assert set(rows) >= {"bipedalnet", "idnet", "idnet-binary"}
+    names = ("bipedalnet", "idnet", "idnet-binary", "btcnn-conv1", "resnet50", "lresnet50", "lenet4", "lenet4-binary")
+    rows = {r["name"]: r for r in json.loads(invoke("models", "--json", *names).output)}
+    assert set(rows) == set(names)
     assert rows["bipedalnet"]["binary_params"] == 296416
     assert rows["bipedalnet"]["float_params"] == 576
     assert rows["bipedalnet"]["memory_bytes"] == 296416 // 8 + 576 * 4

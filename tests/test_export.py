@@ -70,7 +70,7 @@ def test_parity_failure_writes_nothing(trained_export, tmp_path, monkeypatch):
     _, _, model, dataset = trained_export
     real = export.run_flatbuffer
     monkeypatch.setattr(export, "run_flatbuffer", lambda fb, x, threads=1: real(fb, x) + 0.01)
-    with pytest.raises(export.ParityError, match=r"max \|diff\| 1.00e-02 \(limit 1e-04\)"):
+    with pytest.raises(export.ParityError, match=r"max \|diff\| 1.00e-02 \(limit 1.0e-04\)"):
         export.export(model, "bipedalnet", "arm64", tmp_path / "out", dataset.x_test[:8])
     assert not (tmp_path / "out").exists()
 

@@ -130,3 +130,12 @@ def test_protocol_errors(drop, message):
     records = [r for r in synthetic_gei.records(subjects=2, height=8, width=8) if not drop(r)]
     with pytest.raises(InputError, match=message):
         gei.split(records, "here")
+
+
+def test_lresnet50_learns_synthetic_geis(tmp_path):
+    from gaitbnn.data import gei
+    from gaitbnn.training import fit
+
+    dataset = gei.load("synthetic:subjects=8", seed=0, input_shape=(32, 32, 1))
+    metrics = fit.train("lresnet50", dataset, tmp_path / "run", epochs=5, batch_size=16, seed=0, verbose=0)
+    assert metrics["test_accuracy"] >= 0.5, metrics  # chance is 1/8 over NM, BG and CL test GEIs

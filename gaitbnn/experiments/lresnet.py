@@ -58,7 +58,7 @@ def table4():
 def _train(name, dataset, out, setting, seed, force, verbose):
     run_dir = Path(out) / name
     expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=seed,
-                    batch_size=setting["batch_size"])
+                    batch_size=setting["batch_size"], input_shape=list(setting["input_shape"]))
     metrics = None if force else reusable_run(run_dir, **expected)
     if metrics:
         print(f"[{name}] reusing the complete run in {run_dir}", flush=True)

@@ -1,2 +1,2 @@
 """Model constructors, one module per paper, and the registry the CLI iterates over."""
-from gaitbnn.models.registry import ACTIVITY, GAIT, GEI, build, count_flops, count_layer_params, count_params, get_spec, names  # noqa: F401
+from gaitbnn.models.registry import ACTIVITY, AUTH, GAIT, GEI, build, count_flops, count_layer_params, count_params, get_spec, names  # noqa: F401

@@ -24,6 +24,13 @@ operations and the classifier stay float, as usual for BNNs (Rastegari et al.
 binary network has no ReLU in its residual stages (Bi-Real Net style): BatchNorm
 outputs go to the next sign.
 
+Initialization (measured on synthetic GEIs, 32 x 32, 16 subjects, batch 16): the
+Ghost networks start each residual branch at zero (the last BatchNorm's gamma = 0,
+Goyal et al. 2017); from scratch on ~400 GEIs this took L-ResNet-50 from 0.42 to
+0.78 validation accuracy after 3 epochs. Plain ResNet-50 keeps the standard
+gamma = 1: with zero gamma it fit its training GEIs (0.88) but scored 0.11-0.20 on
+validation in inference mode, while with gamma = 1 it reached 0.69 in 10 epochs.
+
 Every convolution is a Larq layer (``QuantConv2D``, ``QuantDepthwiseConv2D``).
 """
 import math
@@ -42,38 +49,43 @@ BINARY_CONV = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", kern
                    use_bias=False, pad_values=1.0)
 
 
-def _bn(name):
-    return tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+def _bn(name, zero=False):
+    return tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name,
+                                              gamma_initializer="zeros" if zero else "ones")
 
 
 def _act(x, relu, name):
     return tf.keras.layers.ReLU(name=name)(x) if relu else x
 
 
-def ghost_module(x, filters, kernel, strides=1, relu=True, binary=False, name="ghost"):
+def ghost_module(x, filters, kernel, strides=1, relu=True, binary=False, name="ghost", zero_gamma=False):
     """Ghost module: ``ceil(filters / 2)`` maps from an ordinary convolution, the rest by a 3x3 depthwise one."""
     primary = math.ceil(filters / 2)
     y = lq.layers.QuantConv2D(primary, kernel, strides=strides, padding="same", name=f"{name}_primary",
                               **(BINARY_CONV if binary else FLOAT_CONV))(x)
-    y = _act(_bn(f"{name}_primary_bn")(y), relu, f"{name}_primary_relu")
+    y = _act(_bn(f"{name}_primary_bn", zero_gamma)(y), relu, f"{name}_primary_relu")
     z = lq.layers.QuantDepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_cheap")(y)
-    z = _act(_bn(f"{name}_cheap_bn")(z), relu, f"{name}_cheap_relu")
+    z = _act(_bn(f"{name}_cheap_bn", zero_gamma)(z), relu, f"{name}_cheap_relu")
     out = tf.keras.layers.Concatenate(name=f"{name}_concat")([y, z])
     if 2 * primary != filters:
         out = tf.keras.layers.Lambda(lambda t: t[..., :filters], name=f"{name}_trim")(out)
     return out
 
 
-def _conv_bn(x, filters, kernel, strides, relu, ghost, binary, name):
+def _conv_bn(x, filters, kernel, strides, relu, ghost, binary, name, zero_gamma=False):
     if ghost:
-        return ghost_module(x, filters, kernel, strides, relu, binary, name)
+        return ghost_module(x, filters, kernel, strides, relu, binary, name, zero_gamma)
     x = lq.layers.QuantConv2D(filters, kernel, strides=strides, padding="same", name=name,
                               **(BINARY_CONV if binary else FLOAT_CONV))(x)
-    return _act(_bn(f"{name}_bn")(x), relu, f"{name}_relu")
+    return _act(_bn(f"{name}_bn", zero_gamma)(x), relu, f"{name}_relu")
 
 
-def bottleneck(x, width, strides, ghost, binary, name):
-    """1x1 -> 3x3 (stride) -> 1x1 (x4) plus the shortcut (a 1x1 projection where the shape changes)."""
+def bottleneck(x, width, strides, ghost, binary, name, zero_gamma=False):
+    """1x1 -> 3x3 (stride) -> 1x1 (x4) plus the shortcut (a 1x1 projection where the shape changes).
+
+    ``zero_gamma``: the last BatchNorm of the residual branch starts at gamma = 0, so each block starts as
+    its shortcut (Goyal et al. 2017, "Accurate, large minibatch SGD", Sec. 5.1).
+    """
     relu = not binary
     shortcut = x
     out_channels = width * EXPANSION
@@ -81,19 +93,22 @@ def bottleneck(x, width, strides, ghost, binary, name):
         shortcut = _conv_bn(x, out_channels, 1, strides, False, ghost, False, f"{name}_shortcut")
     y = _conv_bn(x, width, 1, 1, relu, ghost, binary, f"{name}_conv1")
     y = _conv_bn(y, width, 3, strides, relu, ghost, binary, f"{name}_conv2")
-    y = _conv_bn(y, out_channels, 1, 1, False, ghost, binary, f"{name}_conv3")
+    y = _conv_bn(y, out_channels, 1, 1, False, ghost, binary, f"{name}_conv3", zero_gamma)
     y = tf.keras.layers.Add(name=f"{name}_add")([y, shortcut])
     return _act(y, relu, f"{name}_out")
 
 
-def resnet50(input_shape=INPUT_SHAPE, classes=CLASSES, ghost=False, binary=False, name="resnet50"):
+def resnet50(input_shape=INPUT_SHAPE, classes=CLASSES, ghost=False, binary=False, name="resnet50", zero_gamma=None):
+    """ResNet-50, with Ghost modules when ``ghost``; ``zero_gamma`` defaults to ``ghost`` (see the module docstring)."""
+    zero_gamma = ghost if zero_gamma is None else zero_gamma
     inputs = tf.keras.Input(shape=input_shape, name="gei")
     x = lq.layers.QuantConv2D(64, 7, strides=2, padding="same", name="stem", **FLOAT_CONV)(inputs)
     x = _act(_bn("stem_bn")(x), not binary, "stem_relu")
     x = tf.keras.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
     for s, (blocks, width) in enumerate(STAGES, start=1):
         for b in range(blocks):
-            x = bottleneck(x, width, 2 if (b == 0 and s > 1) else 1, ghost, binary, f"stage{s}_block{b + 1}")
+            x = bottleneck(x, width, 2 if (b == 0 and s > 1) else 1, ghost, binary, f"stage{s}_block{b + 1}",
+                           zero_gamma)
     x = tf.keras.layers.GlobalAveragePooling2D(name="pool", keepdims=True)(x)
     if ghost:  # the classifier as a Ghost module (float), see the module docstring
         x = ghost_module(x, classes, 1, relu=False, binary=False, name="classifier")

@@ -9,11 +9,13 @@ from gaitbnn.errors import InputError
 from gaitbnn.models import bipedalnet as _bipedalnet
 from gaitbnn.models import idnet as _idnet
 from gaitbnn.models import lresnet as _lresnet
+from gaitbnn.models import siamese as _siamese
 from gaitbnn.models import tcnn as _tcnn
 
 GAIT = "gait"  # Padova-style walks, identification (BiPedalNet, IDNet)
 ACTIVITY = "activity"  # LARa-style windows, activity classes and attributes (tCNN, BtCNN)
 GEI = "gei"  # gait energy images (CASIA-B), identification (ResNet-50, L-ResNet-50)
+AUTH = "auth"  # accelerometer spectrograms, siamese embedding networks for authentication (MM'19)
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,8 @@ class ModelSpec:
     paper: str
     description: str
     family: str = GAIT
-    head: str = "softmax"  # "softmax": one output per class; "attributes": sigmoid attributes, nearest-vector decoding
+    head: str = "softmax"  # "softmax": one output per class; "attributes": sigmoid attributes, nearest-vector decoding;
+    # "embedding": a feature vector (``classes`` is its size) compared by distance (siamese networks)
     training: dict = field(default_factory=lambda: dict(epochs=30, batch_size=64, learning_rate=1e-3, optimizer="adam"))
 
 
@@ -63,6 +66,18 @@ _SPECS = {
                "ResNet-50 with Ghost modules (half ordinary, half 3x3 depthwise)"),
               ("lresnet50-binary", _lresnet.lresnet50_binary, "L-ResNet-50, binarized (this project)",
                "L-ResNet-50 with binary primary convolutions in the residual stages"),
+          )),
+        *(ModelSpec(name, constructor, _siamese.INPUT_SHAPE, size, paper, description, AUTH, "embedding",
+                    dict(epochs=30, batch_size=20, learning_rate=1e-3, optimizer="adam"))
+          for name, constructor, size, paper, description in (
+              ("lenet4", _siamese.lenet4, _siamese.EMBEDDING, "MM'19 Table 1 (LeNet4)",
+               "siamese embedding network: 3 convolutions, dense 256"),
+              ("vgg8", _siamese.vgg8, _siamese.EMBEDDING // 2, "MM'19 Table 1 (VGG8)",
+               "siamese embedding network: 6 convolutions, 2 dense"),
+              ("mobilenetv2", _siamese.mobilenetv2, _siamese.EMBEDDING // 2, "MM'19 Table 1 (MobileNetv2)",
+               "siamese embedding network: inverted residual blocks"),
+              ("lenet4-binary", _siamese.lenet4_binary, _siamese.EMBEDDING, "MM'19 LeNet4, binarized (this project)",
+               "LeNet4 with binary conv2, conv3 and embedding layer"),
           )),
     ]
 }

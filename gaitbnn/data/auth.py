@@ -1,0 +1,110 @@
+"""Authentication data for the siamese paper (MM'19 Sec. 4.2): spectrograms per person, an 80/20 split.
+
+``--data`` names a source: ``mcgill:PATH``, ``idnet:PATH`` (the Padova layout,
+accelerometer only), ``zju:PATH`` (ZJU-GaitAcc), ``ouisir:PATH`` (OU-ISIR, the
+attackers' database) or ``synthetic[:users=..,sessions=..,seconds=..,noise=..,seed=..]``
+(the default: ``data.synthetic``'s walks, accelerometer only).
+
+Every recording is cut into non-overlapping 5.12 s segments (``data.spectrogram``);
+each segment is one spectrogram image and one raw window (the time-domain
+baseline). 80% of each person's segments are training samples and 20% test
+samples ("the datasets are split into 80% for training and 20% for testing"),
+drawn with the seed; both representations are standardized with the training
+part's statistics.
+"""
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from gaitbnn.data import mcgill, ou_isir, padova, spectrogram, synthetic, zju_gaitacc
+from gaitbnn.data.dataset import parse_synthetic
+from gaitbnn.errors import InputError
+
+SOURCES = {"mcgill": (mcgill.recordings, "McGill"), "idnet": (padova.recordings, "IDNet (Padova)"),
+           "zju": (zju_gaitacc.recordings, "ZJU-GaitAcc"), "ouisir": (ou_isir.recordings, "OU-ISIR")}
+SYNTHETIC = dict(users=10, sessions=2, seconds=60.0, noise=0.6, seed=1234)
+TEST_FRACTION = 0.2
+MIN_SEGMENTS = 5  # so that 20% is at least one test segment and 80% at least four training ones
+
+
+@dataclass
+class AuthData:
+    images: np.ndarray  # (n, 99, 25, 1) standardized log spectrograms
+    windows: np.ndarray  # (n, 3, 256, 1) standardized raw segments (softmax(sw) baseline)
+    y: np.ndarray  # (n,) person index
+    sessions: np.ndarray  # (n,) session index within the person (0 = first)
+    train: np.ndarray  # indices of training samples
+    test: np.ndarray  # indices of test samples
+    people: List[str]
+    synthetic: bool
+    description: str
+    source: str
+
+    @property
+    def classes(self):
+        return len(self.people)
+
+    @property
+    def input_shape(self):
+        return tuple(self.images.shape[1:])
+
+    @property
+    def x_test(self):
+        return self.images[self.test]
+
+
+def _recordings(spec):
+    kind, _, path = spec.partition(":")
+    if kind == "synthetic":
+        options = parse_synthetic(spec, SYNTHETIC)
+        recs = synthetic.recordings(**options)
+        return ([type(r)(r.user, r.session, r.times, r.signal[:, :3], r.origin) for r in recs], True,
+                f"SYNTHETIC accelerometer walks ({options['users']} people x {options['sessions']} sessions x "
+                f"{options['seconds']:g} s, seed {options['seed']})")
+    if kind not in SOURCES or not path:
+        raise InputError(f"--data {spec}: name the source as synthetic, {':PATH, '.join(SOURCES)}:PATH")
+    reader, label = SOURCES[kind]
+    recs = reader(path)
+    if kind == "idnet":  # the Padova walks carry the gyroscope too
+        recs = [type(r)(r.user, r.session, r.times, r.signal[:, :3], r.origin) for r in recs]
+    return recs, False, f"{label} at {path}"
+
+
+def load(spec="synthetic", seed=0, split=True):
+    """Spectrograms and windows of every person in ``spec``; ``split=False`` keeps all as test (attackers)."""
+    spec = str(spec)
+    recs, synthetic_data, description = _recordings(spec)
+    people = sorted({r.user for r in recs})
+    session_names = {p: sorted({r.session for r in recs if r.user == p}) for p in people}
+    segs, ys, sessions = [], [], []
+    for r in recs:
+        cut = spectrogram.segments(r.times, r.signal)
+        segs.append(cut)
+        ys += [people.index(r.user)] * len(cut)
+        sessions += [session_names[r.user].index(r.session)] * len(cut)
+    y, sessions = np.array(ys, dtype=np.int64), np.array(sessions, dtype=np.int64)
+    segments = np.concatenate(segs) if segs else np.zeros((0, spectrogram.SEGMENT, 3))
+    counts = np.bincount(y, minlength=len(people))
+    if split:
+        short = [p for p, c in zip(people, counts) if c < MIN_SEGMENTS]
+        if short:
+            raise InputError(f"{spec}: {short[0]} has {counts[people.index(short[0])]} segments of "
+                             f"{spectrogram.SEGMENT / spectrogram.RATE_HZ:g} s, needs {MIN_SEGMENTS}: add longer walks "
+                             "or remove this person")
+        if len(people) < 2:
+            raise InputError(f"{spec}: {len(people)} person found; authentication needs at least 2")
+        train, test = train_test_split(np.arange(len(y)), test_size=TEST_FRACTION, stratify=y, random_state=seed)
+    else:
+        if not len(y):
+            raise InputError(f"{spec}: no recording is {spectrogram.SEGMENT / spectrogram.RATE_HZ:g} s long")
+        train, test = np.arange(0), np.arange(len(y))
+    images, windows = spectrogram.images(segments), spectrogram.sliding_windows(segments)
+    fit = train if len(train) else test
+    images = (images - images[fit].mean()) / (images[fit].std() + 1e-6)
+    mean, std = windows[fit].mean(axis=(0, 2, 3), keepdims=True), windows[fit].std(axis=(0, 2, 3), keepdims=True)
+    windows = (windows - mean) / (std + 1e-6)
+    return AuthData(images.astype(np.float32), windows.astype(np.float32), y, sessions, np.sort(train),
+                    np.sort(test), people, synthetic_data,
+                    f"{description}; {len(y)} segments of 5.12 s ({len(train)} train / {len(test)} test)", spec)

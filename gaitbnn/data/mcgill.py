@@ -1,0 +1,32 @@
+"""The McGill gait dataset (Frank et al.; 20 people, two sessions on different days), as MM'19 uses it.
+
+Assumed layout (not checked against a download; rearrange a copy into it if yours differs)::
+
+    PATH/
+      <subject>/            one folder per person, any name (e.g. 01 ... 20)
+        <session>.txt       one walk per file, any stem (e.g. day1.txt, day2.txt); .csv also read
+
+Each file is a text table, one accelerometer sample per row: a timestamp, then
+x, y and z; separators, an optional header row and the timestamp unit are
+handled as for the Padova logs (``padova.read_log``).
+"""
+from pathlib import Path
+
+from gaitbnn.data.folders import dataset_root
+from gaitbnn.data.padova import read_log
+from gaitbnn.data.recordings import Recording
+from gaitbnn.errors import InputError
+
+LAYOUT = "folders <subject>/<session>.txt of time, x, y, z rows"
+
+
+def recordings(path):
+    root = dataset_root(path, "McGill gait dataset", LAYOUT)
+    files = sorted(f for f in root.glob("*/*") if f.is_file() and f.suffix.lower() in (".txt", ".csv"))
+    if not files:
+        raise InputError(f"{root}: no <subject>/<session>.txt files: the McGill loader expects {LAYOUT}")
+    out = []
+    for f in files:
+        times, acc = read_log(f)
+        out.append(Recording(f.parent.name, f.stem, times, acc, str(f)))
+    return out

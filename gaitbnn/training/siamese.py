@@ -1,0 +1,162 @@
+"""Siamese training (MM'19 Sec. 3.1, Eq. 1): two copies of an embedding network with shared weights.
+
+* ``contrastive``: the output is the Euclidean distance f of the two embeddings;
+  the loss is Eq. 1, y f^2 + (1 - y) max(m - f, 0)^2 with y = 1 for a similar
+  pair, margin m = 1.5 (Sec. 4.2), averaged over the batch (Eq. 1 sums; the mean
+  only rescales the learning rate). A pair is judged similar when f < m / 2.
+* ``cross_entropy``: the output is the probability that the pair is similar, a
+  sigmoid unit on |phi_1 - phi_2| (Koch et al. 2015, the paper's ref. [14]),
+  trained with binary cross-entropy; similar when p >= 0.5.
+
+The softmax baselines put a softmax layer on the same embedding network. Feature
+transfer (Sec. 4.2.3) freezes conv1, conv1-2 or conv1-3 of a source network;
+continuous update (Sec. 4.2.4) fine-tunes from the previous weights with a lower
+learning rate.
+"""
+import time
+
+import larq as lq
+import numpy as np
+import tensorflow as tf
+
+MARGIN = 1.5
+CONTRASTIVE, CROSS_ENTROPY = "contrastive", "cross_entropy"
+LOSSES = (CONTRASTIVE, CROSS_ENTROPY)
+
+
+def contrastive_loss(margin=MARGIN):
+    """Eq. 1 as a Keras loss on (y: 1 similar / 0 dissimilar, distance)."""
+    def loss(y_true, distance):
+        y = tf.cast(tf.reshape(y_true, [-1]), distance.dtype)
+        d = tf.reshape(distance, [-1])
+        return tf.reduce_mean(y * tf.square(d) + (1 - y) * tf.square(tf.maximum(margin - d, 0.0)))
+
+    loss.__name__ = "contrastive_loss"
+    return loss
+
+
+@tf.keras.utils.register_keras_serializable(package="gaitbnn")
+class PairDistance(tf.keras.layers.Layer):
+    """Euclidean distance between two batches of embeddings, shape (batch, 1)."""
+
+    def call(self, inputs):
+        a, b = inputs
+        return tf.sqrt(tf.reduce_sum(tf.square(a - b), axis=-1, keepdims=True) + 1e-12)
+
+
+@tf.keras.utils.register_keras_serializable(package="gaitbnn")
+class PairDifference(tf.keras.layers.Layer):
+    """|a - b| per embedding dimension (the cross-entropy head's input)."""
+
+    def call(self, inputs):
+        a, b = inputs
+        return tf.abs(a - b)
+
+
+def siamese(embedding, loss=CONTRASTIVE):
+    """The pair model around ``embedding`` (weights shared by both branches)."""
+    a = tf.keras.Input(embedding.input_shape[1:], name="first")
+    b = tf.keras.Input(embedding.input_shape[1:], name="second")
+    ea, eb = embedding(a), embedding(b)
+    if loss == CONTRASTIVE:
+        out = PairDistance(name="distance")([ea, eb])
+    else:
+        out = lq.layers.QuantDense(1, activation="sigmoid", name="similarity")(PairDifference(name="difference")([ea, eb]))
+    return tf.keras.Model([a, b], out, name=f"siamese_{embedding.name}_{loss}")
+
+
+def compile_pairs(model, loss, learning_rate):
+    if loss == CONTRASTIVE:
+        model.compile(tf.keras.optimizers.Adam(learning_rate), contrastive_loss())
+    else:
+        model.compile(tf.keras.optimizers.Adam(learning_rate), "binary_crossentropy")
+
+
+def similar(model, loss, xa, xb, batch_size=256):
+    """True where the pair model judges (xa[i], xb[i]) the same person."""
+    out = model.predict([xa, xb], batch_size=batch_size, verbose=0).reshape(-1)
+    return out < MARGIN / 2 if loss == CONTRASTIVE else out >= 0.5
+
+
+class EpochTimes(tf.keras.callbacks.Callback):
+    """Wall seconds of each epoch (feature transfer's measured speed-up)."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def fit_pairs(model, x, pairs, labels, epochs, batch_size=20, seed=0):
+    """Train the pair model on ``x[pairs[:, 0]], x[pairs[:, 1]]``; return (history, per-epoch seconds)."""
+    timer = EpochTimes()
+    tf.keras.utils.set_random_seed(seed)
+    history = model.fit([x[pairs[:, 0]], x[pairs[:, 1]]], labels, batch_size=batch_size, epochs=epochs,
+                        shuffle=True, verbose=0, callbacks=[timer])
+    return history.history, timer.seconds
+
+
+def softmax_classifier(embedding, classes):
+    """The softmax baseline: the embedding network, then a softmax layer over the people."""
+    x = tf.keras.layers.ReLU(name="embedding_relu")(embedding.output)
+    out = lq.layers.QuantDense(classes, activation="softmax", name="softmax")(x)
+    model = tf.keras.Model(embedding.input, out, name=f"softmax_{embedding.name}")
+    model.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    return model
+
+
+def freeze(embedding, layer_names):
+    """Make ``layer_names`` (e.g. conv1, conv2) untrainable; recompile afterwards (Table 2: fconv1..fconv1-3)."""
+    for name in layer_names:
+        embedding.get_layer(name).trainable = False
+    return embedding
+
+
+def pair_accuracy(model, loss, x_enrolled, x_probe, same):
+    """Fraction of (enrolled, probe) pairs judged correctly, ``same`` saying which pairs are the same person."""
+    return float(np.mean(similar(model, loss, x_enrolled, x_probe) == same))
+
+
+def train_run(name, data_spec, out, epochs=30, batch_size=20, learning_rate=1e-3, seed=0, pairs=2000, force=False):
+    """``gaitbnn train`` for an embedding network: multi-class contrastive training into run directory ``out``.
+
+    The run holds the embedding network (``model.keras``, what ``gaitbnn export`` converts), its config and
+    ``metrics.json`` with the test pair accuracy (``test_accuracy``), written last.
+    """
+    from gaitbnn import models, runs
+    from gaitbnn.authentication import reservoir
+    from gaitbnn.data import auth
+
+    data = auth.load(data_spec, seed)
+    out = runs.prepare_output_dir(out, force=force)
+    (out / runs.METRICS_FILE).unlink(missing_ok=True)
+    rng = np.random.default_rng(seed)
+    tf.keras.utils.set_random_seed(seed)
+    embedding = models.build(name)
+    model = siamese(embedding, CONTRASTIVE)
+    compile_pairs(model, CONTRASTIVE, learning_rate)
+    pair_index, labels = reservoir.multi_class_pairs(data.y[data.train], pairs, rng)
+    started = time.time()
+    history, _ = fit_pairs(model, data.images, data.train[pair_index], labels, epochs, batch_size, seed)
+    train_seconds = time.time() - started
+    same = [rng.choice(data.train[data.y[data.train] == data.y[p]]) for p in data.test]
+    other = [rng.choice(data.train[data.y[data.train] != data.y[p]]) for p in data.test]
+    accuracy = pair_accuracy(model, CONTRASTIVE, data.images[np.array(same + other)],
+                             data.images[np.concatenate([data.test, data.test])],
+                             np.repeat([True, False], len(data.test)))
+    config = {"model": name, "family": models.AUTH, "data": data.source, "synthetic": data.synthetic,
+              "data_description": data.description, "input_shape": list(data.input_shape), "epochs": epochs,
+              "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "pairs": pairs,
+              "loss": CONTRASTIVE, "margin": MARGIN}
+    runs.write_json(out / runs.CONFIG_FILE, config)
+    with runs.atomic_path(out / runs.MODEL_FILE) as tmp:
+        embedding.save(tmp)
+    counts = models.count_params(embedding)
+    metrics = {"test_accuracy": accuracy, "test_pairs": 2 * len(data.test), "final_loss": history["loss"][-1],
+               "train_seconds": train_seconds, "epochs": epochs, **counts}
+    runs.write_json(out / runs.METRICS_FILE, metrics)
+    return metrics

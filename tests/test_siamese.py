@@ -1,0 +1,239 @@
+"""On-device siamese authentication (MM'19): spectrograms, contrastive loss, reservoir, SPRT, transfer, loaders,
+the on-device training export and the CLI."""
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from gaitbnn.authentication import reservoir
+from gaitbnn.authentication.sprt import ACCEPT, CONTINUE, REJECT, SPRT
+from gaitbnn.cli import main
+from gaitbnn.data import auth, mcgill, ou_isir, spectrogram, zju_gaitacc
+from gaitbnn.errors import InputError
+from gaitbnn.models import siamese as nets
+from gaitbnn.training import siamese as training
+
+
+def test_spectrogram_shape_and_a_known_tone_peaks_in_its_bin():
+    t = np.arange(0, 20, 1 / spectrogram.RATE_HZ)
+    tone = 6.25  # Hz: bin 8 of 0.78125 Hz bins
+    acc = np.stack([np.sin(2 * np.pi * tone * t), np.zeros_like(t), 0.5 * np.sin(2 * np.pi * 2 * tone * t)], axis=1)
+    segments = spectrogram.segments(t, acc)
+    images = spectrogram.images(segments)
+    assert segments.shape == (len(t) // spectrogram.SEGMENT, spectrogram.SEGMENT, 3)
+    assert images.shape[1:] == spectrogram.SHAPE == (99, 25, 1)
+    x_axis, z_axis = images[0, :33, :, 0], images[0, 66:, :, 0]
+    assert np.all(np.argmax(x_axis, axis=0) == 8) and spectrogram.frequencies()[8] == tone
+    assert np.all(np.argmax(z_axis, axis=0) == 16)
+    assert np.allclose(images[0, 33:66], 0)  # the silent y axis
+    assert spectrogram.sliding_windows(segments).shape[1:] == spectrogram.SW_SHAPE
+
+
+def test_contrastive_loss_on_hand_made_pairs():
+    loss = training.contrastive_loss(margin=1.5)
+    y = tf.constant([1.0, 1.0, 0.0, 0.0])
+    d = tf.constant([0.0, 0.5, 1.0, 2.0])
+    # similar: d^2 -> 0, 0.25; dissimilar: max(1.5 - d, 0)^2 -> 0.25, 0
+    assert float(loss(y, d)) == pytest.approx((0 + 0.25 + 0.25 + 0) / 4)
+    model = training.siamese(nets.lenet4((20, 12, 1), embedding=8))
+    a = np.random.default_rng(0).normal(size=(3, 20, 12, 1)).astype(np.float32)
+    assert np.allclose(model.predict([a, a], verbose=0), 0, atol=1e-5)  # a sample is at distance 0 from itself
+
+
+def test_reservoir_keeps_every_negative_equally_often_within_its_bound():
+    rng = np.random.default_rng(0)
+    stream, capacity, trials = 40, 10, 4000
+    kept = np.zeros(stream)
+    for _ in range(trials):
+        box = reservoir.Reservoir(capacity, rng)
+        for item in range(stream):
+            box.offer(item)
+            assert len(box.items) <= capacity
+        kept[box.items] += 1
+    rate = kept / trials
+    assert np.allclose(rate, capacity / stream, atol=0.035), rate  # R / N = 0.25 each (sd ~0.007)
+    owner, others = np.arange(4), np.arange(4, 60)
+    pairs, labels = reservoir.owner_pairs(owner, others, rng)
+    assert len(pairs) == 2 * len(owner) ** 2 and labels.sum() == len(owner) ** 2  # 2R, half positive
+    assert np.isin(pairs[labels == 0, 1], others).all() and np.isin(pairs[labels == 1], owner).all()
+
+
+def test_sprt_thresholds_accept_a_genuine_stream_and_reject_an_impostor():
+    test = SPRT(margin=1.5, sigma2=0.25, alpha=0.01, beta=0.01)
+    assert test.upper == pytest.approx(99.0) and test.lower == pytest.approx(0.01 / 0.99)
+    rng = np.random.default_rng(1)
+    decision, n, trace = test.run(np.abs(rng.normal(0.3, 0.15, size=50)))
+    assert decision == ACCEPT and test.ratio <= test.lower and n == len(trace) and np.all(np.diff(trace) < 0)
+    impostor = SPRT()
+    assert impostor.run(rng.normal(1.4, 0.1, size=50))[0] == REJECT and impostor.ratio >= impostor.upper
+    unsure = SPRT()
+    assert unsure.update(0.75) == CONTINUE and unsure.ratio == pytest.approx(1.0)  # d = m / 2: no evidence
+
+
+def test_freezing_really_freezes(tmp_path):
+    embedding = nets.lenet4((20, 12, 1), embedding=8)
+    training.freeze(embedding, ("conv1", "conv2"))
+    model = training.siamese(embedding)
+    training.compile_pairs(model, training.CONTRASTIVE, 1e-2)
+    before = {layer: [w.copy() for w in embedding.get_layer(layer).get_weights()] for layer in ("conv1", "conv2", "conv3")}
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 20, 12, 1)).astype(np.float32)
+    pairs, labels = reservoir.multi_class_pairs(np.repeat(np.arange(3), 4), 10, rng)
+    training.fit_pairs(model, x, pairs, labels, epochs=2, batch_size=5)
+    for layer in ("conv1", "conv2"):
+        assert all(np.array_equal(a, b) for a, b in zip(before[layer], embedding.get_layer(layer).get_weights()))
+    assert not np.array_equal(before["conv3"][0], embedding.get_layer("conv3").get_weights()[0])
+
+
+def test_embedding_networks_are_sized_as_the_paper_says():
+    counts = {name: builder().count_params() for name, builder in
+              (("lenet4", nets.lenet4), ("vgg8", nets.vgg8), ("mobilenetv2", nets.mobilenetv2))}
+    assert counts["lenet4"] == 644_514  # the "650K parameters" model of Sec. 4.2.2
+    assert 0.55 < counts["mobilenetv2"] / counts["lenet4"] < 0.65  # "40% less parameters"
+    assert nets.conv_layers(nets.lenet4()) == ["conv1", "conv2", "conv3"]
+
+
+def test_siamese_learns_synthetic_people():
+    data = auth.load("synthetic:users=4,seconds=60", seed=0)
+    rng = np.random.default_rng(0)
+    pairs, labels = reservoir.multi_class_pairs(data.y[data.train], 150, rng)
+    model = training.siamese(nets.lenet4())
+    training.compile_pairs(model, training.CONTRASTIVE, 1e-3)
+    training.fit_pairs(model, data.images, data.train[pairs], labels, epochs=4)
+    same = [rng.choice(data.train[data.y[data.train] == data.y[p]]) for p in data.test]
+    other = [rng.choice(data.train[data.y[data.train] != data.y[p]]) for p in data.test]
+    accuracy = training.pair_accuracy(model, training.CONTRASTIVE, data.images[same + other],
+                                      data.images[np.concatenate([data.test, data.test])],
+                                      np.repeat([True, False], len(data.test)))
+    assert accuracy >= 0.8  # chance 0.5
+
+
+def write_mcgill(root, people=2, seconds=30):
+    for p in range(people):
+        for session in ("day1", "day2"):
+            t = np.arange(0, seconds, 0.01)
+            rows = [f"{s:.3f},{np.sin(7 * s + p):.4f},{np.cos(5 * s):.4f},{0.1 * p:.4f}" for s in t]
+            (root / f"{p + 1:02d}").mkdir(parents=True, exist_ok=True)
+            (root / f"{p + 1:02d}" / f"{session}.txt").write_text("time,x,y,z\n" + "\n".join(rows) + "\n")
+    return root
+
+
+def write_zju(root, people=2, samples=1200):
+    for p in range(people):
+        for session in (1, 2):
+            folder = root / f"session_{session}" / f"subj_{p + 23:03d}" / "rec_1"
+            folder.mkdir(parents=True)
+            series = [",".join(f"{np.sin(0.1 * k * (a + 1) + p):.4f}" for k in range(samples)) for a in range(3)]
+            (folder / "3.txt").write_text("\n".join(series) + "\n")
+            (folder / "useful.txt").write_text(f"100,{samples}\n")
+    return root
+
+
+def write_ouisir(root, people=3, samples=800):
+    root.mkdir(parents=True, exist_ok=True)
+    for p in range(people):
+        rows = [",".join(f"{v:.4f}" for v in (0, 0, 0, np.sin(0.2 * k + p), np.cos(0.1 * k), 1.0))
+                for k in range(samples)]
+        (root / f"T0_ID{p + 104:06d}_Center_seq0.csv").write_text("Gx,Gy,Gz,Ax,Ay,Az\n" + "\n".join(rows) + "\n")
+    return root
+
+
+def test_loaders_read_their_layouts(tmp_path):
+    recs = mcgill.recordings(write_mcgill(tmp_path / "mcgill"))
+    assert [(r.user, r.session) for r in recs] == [("01", "day1"), ("01", "day2"), ("02", "day1"), ("02", "day2")]
+    assert recs[0].signal.shape == (3000, 3) and recs[0].times[1] == pytest.approx(0.01)
+    zju = zju_gaitacc.recordings(write_zju(tmp_path / "zju"))
+    assert {r.user for r in zju} == {"subj_023", "subj_024"} and zju[0].session == "session_1/rec_1"
+    assert zju[0].signal.shape == (1100, 3)  # useful.txt: samples 100..1200
+    ou = ou_isir.recordings(write_ouisir(tmp_path / "ou"))
+    assert [r.user for r in ou] == ["ID000104", "ID000105", "ID000106"] and ou[0].signal[0, 2] == 1.0
+    data = auth.load(f"mcgill:{tmp_path / 'mcgill'}")
+    assert data.people == ["01", "02"] and data.images.shape[1:] == spectrogram.SHAPE and not data.synthetic
+    assert set(data.sessions) == {0, 1} and len(set(data.train) & set(data.test)) == 0
+    attackers = auth.load(f"ouisir:{tmp_path / 'ou'}", split=False)
+    assert len(attackers.test) == 3 * (800 // 2 // spectrogram.SEGMENT) and len(attackers.train) == 0
+
+
+@pytest.mark.parametrize("case, message", [
+    ("mcgill-missing", "no such dataset folder"),
+    ("mcgill-empty", "no <subject>/<session>.txt"),
+    ("mcgill-short", "needs 5"),
+    ("zju-no-sensor", "missing 3.txt"),
+    ("zju-bad-lines", "three equally long lines"),
+    ("zju-bad-useful", "outside the"),
+    ("ouisir-columns", "6 columns"),
+    ("ouisir-text", "not comma-separated numbers"),
+    ("unknown-source", "name the source"),
+])
+def test_loader_bad_inputs_say_what_and_where(tmp_path, case, message):
+    kind = case.split("-")[0]
+    root = tmp_path / kind
+    if case == "mcgill-empty":
+        root.mkdir()
+    if case == "mcgill-short":
+        write_mcgill(root, seconds=8)
+    if kind == "zju" :
+        write_zju(root)
+        rec = root / "session_1" / "subj_023" / "rec_1"
+        {"zju-no-sensor": lambda: (rec / "3.txt").unlink(),
+         "zju-bad-lines": lambda: (rec / "3.txt").write_text("1,2,3\n4,5\n"),
+         "zju-bad-useful": lambda: (rec / "useful.txt").write_text("0,99999\n")}[case]()
+    if kind == "ouisir":
+        write_ouisir(root)
+        bad = root / "T0_ID000104_Center_seq0.csv"
+        bad.write_text("1,2,3\n4,5,6\n" if case == "ouisir-columns" else "Gx\n1,a,3,4,5,6\n")
+    spec = "lara:/x" if kind == "unknown" else f"{kind}:{root}"
+    with pytest.raises(InputError, match=message):
+        auth.load(spec, split=kind != "ouisir")
+
+
+def test_on_device_training_export_trains_in_the_tflite_interpreter(tmp_path):
+    from gaitbnn import ondevice
+
+    embedding = nets.lenet4((20, 12, 1), embedding=8)
+    x = np.random.default_rng(0).normal(size=(8, 20, 12, 1)).astype(np.float32)
+    report = ondevice.export(embedding, "lenet4", tmp_path, x)
+    assert report["signatures"] == ["infer", "restore", "save", "train"]
+    assert report["infer_max_abs_diff"] < 1e-5
+    losses = report["train_losses"]
+    assert losses[-1] < losses[0] and all(b <= a for a, b in zip(losses, losses[1:]))
+    interpreter = tf.lite.Interpreter(model_path=str(tmp_path / "lenet4_train.tflite"))
+    infer = interpreter.get_signature_runner("infer")
+    train = interpreter.get_signature_runner("train")
+    before = infer(x=x)["embedding"]
+    checkpoint = str(tmp_path / "weights.ckpt")
+    interpreter.get_signature_runner("save")(checkpoint_path=np.array(checkpoint, dtype=np.bytes_))
+    pairs = dict(first=x[:4], second=x[4:], label=np.array([1, 0, 1, 0], np.float32))
+    for _ in range(3):
+        train(**pairs)
+    assert not np.allclose(infer(x=x)["embedding"], before)
+    interpreter.get_signature_runner("restore")(checkpoint_path=np.array(checkpoint, dtype=np.bytes_))
+    assert np.allclose(infer(x=x)["embedding"], before, atol=1e-6)
+    assert json.loads((tmp_path / "lenet4_train.json").read_text())["target"] == "train"
+    with pytest.raises(InputError, match="binary layers"):
+        ondevice.convert(nets.lenet4_binary((20, 12, 1), embedding=8))
+
+
+def test_binary_lenet4_exports_to_arm64_with_binary_ops(tmp_path):
+    from gaitbnn import export
+
+    model, x = export.fresh_model("lenet4-binary", count=16)
+    report = export.export(model, "lenet4-binary", "arm64", tmp_path, x)
+    parity = report["parity"]
+    assert report["ops"].get("LceBconv2d") == 3 and parity["max_abs_diff"] <= 1e-4 * parity["max_abs_output"]
+
+
+def test_cli_trains_and_exports_for_on_device_training(tmp_path):
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, ["train", "lenet4", "--data", "synthetic:users=3,seconds=40", "--epochs", "1",
+                                       "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "test pair accuracy" in result.output and (run / "metrics.json").exists()
+    result = CliRunner().invoke(main, ["export", str(run), "--target", "train", "--out", str(tmp_path / "phone")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "phone" / "lenet4_train.tflite").exists() and "signatures infer, restore, save, train" in result.output
+    refused = CliRunner().invoke(main, ["export", "bipedalnet", "--target", "train", "--out", str(tmp_path / "no")])
+    assert refused.exit_code == 1 and "siamese embedding networks" in refused.output
+    assert not (tmp_path / "no").exists()
