@@ -16,8 +16,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Two workers (one per core of the CI machine), the longest tests stolen first; the 15 slowest listed.
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15
 
 reproduce-bipedalnet: venv
 	$(BIN)/gaitbnn reproduce bipedalnet --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS))
@@ -29,9 +30,11 @@ reproduce-btcnn: venv
 reproduce-lresnet: venv
 	$(BIN)/gaitbnn reproduce lresnet --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS))
 
-# ATTACKERS: the attackers' database of Table 3, e.g. ATTACKERS=ouisir:/data/ou-isir (default: synthetic)
+# DATA=mcgill:/data/mcgill (or idnet:, zju:); ATTACKERS=ouisir:/data/ou-isir (Table 3); TRANSFER=zju:/data/zju
+# (Table 2's other source). Each defaults to a synthetic population.
 reproduce-siamese: venv
-	$(BIN)/gaitbnn reproduce siamese --data $(DATA) $(if $(ATTACKERS),--attackers $(ATTACKERS)) $(if $(EPOCHS),--epochs $(EPOCHS))
+	$(BIN)/gaitbnn reproduce siamese --data $(DATA) $(if $(ATTACKERS),--attackers $(ATTACKERS)) \
+		$(if $(TRANSFER),--transfer-from $(TRANSFER)) $(if $(EPOCHS),--epochs $(EPOCHS))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -174,6 +174,14 @@ def evaluate(run_dir, data):
 
     config, metrics = runs.open_run(run_dir)
     dataset = _run_dataset(config, data)
+    if config.get("family") == "auth":  # a siamese embedding network: test pair accuracy
+        from gaitbnn.training import siamese
+
+        pairs = siamese.siamese(fit.load_model(run_dir), siamese.CONTRASTIVE)
+        accuracy = siamese.test_accuracy(pairs, siamese.CONTRASTIVE, dataset, config["seed"])
+        click.echo(f"{config['model']}: test pair accuracy {100 * accuracy:.2f}% on {dataset.description} "
+                   f"(recorded at training: {100 * metrics['test_accuracy']:.2f}%)")
+        return
     if dataset.class_names != config["class_names"]:
         raise InputError(f"--data {data}: its users differ from the {len(config['class_names'])} the run was trained on")
     from gaitbnn.training import metrics as scoring
@@ -208,11 +216,13 @@ def _learning_rates(ctx, param, value):
               help="btcnn only: comma-separated, e.g. 1e-4,1e-5,1e-6 (the thesis'; default on real data).")
 @click.option("--attackers", default=None,
               help="siamese: the attackers' database (ouisir:PATH). Default: a synthetic population.")
+@click.option("--transfer-from", default=None,
+              help="siamese: another dataset to transfer features from (Table 2). Default: a synthetic one.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Default: runs/reproduce-PAPER.")
 @click.option("--force", is_flag=True, help="Retrain runs in --out that were made with other settings.")
 @_user_errors
-def reproduce(paper, data, epochs, batch_size, learning_rates, attackers, seed, out, force):
+def reproduce(paper, data, epochs, batch_size, learning_rates, attackers, transfer_from, seed, out, force):
     """Train a paper's models and print its tables beside the measured ones."""
     out = out or f"runs/reproduce-{paper}"
     if paper != "btcnn" and (len(data) > 1 or batch_size or learning_rates):
@@ -229,11 +239,12 @@ def reproduce(paper, data, epochs, batch_size, learning_rates, attackers, seed, 
     if paper == "siamese":
         from gaitbnn.experiments import siamese
 
-        click.echo("\n" + siamese.reproduce(data=data[0], attackers=attackers, epochs=epochs, seed=seed, out=out))
+        click.echo("\n" + siamese.reproduce(data=data[0], attackers=attackers, transfer_from=transfer_from,
+                                             epochs=epochs, seed=seed, out=out))
         click.echo(f"written: {out}/table1..3.csv/.md, table2_paper, sprt, continuous_update (.csv/.md), results.json")
         return
-    if attackers:
-        raise InputError("--attackers is for 'reproduce siamese' (the attackers' database of Table 3)")
+    if attackers or transfer_from:
+        raise InputError("--attackers and --transfer-from are for 'reproduce siamese' (Tables 2 and 3)")
     if paper == "lresnet":
         from gaitbnn.experiments import lresnet
 

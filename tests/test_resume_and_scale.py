@@ -24,7 +24,7 @@ def history(run_dir):
 
 
 def test_kill_9_mid_training_then_resume(tmp_path):
-    args = ("train", "bipedalnet", "--data", SLOW, "--epochs", 10, "--batch-size", 32)
+    args = ("train", "bipedalnet", "--data", SLOW, "--epochs", 6, "--batch-size", 32)
     reference = tmp_path / "reference"
     subprocess.run(cli(*args, "--out", reference), check=True, capture_output=True)
 
@@ -46,12 +46,12 @@ def test_kill_9_mid_training_then_resume(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resuming bipedalnet" in resumed.stdout
     after = history(run_dir)
-    assert [int(r["epoch"]) for r in after] == list(range(10))
+    assert [int(r["epoch"]) for r in after] == list(range(6))
     kept = [r for r in before if int(r["epoch"]) < int(after[len(before) - 1]["epoch"]) + 1][: len(before) - 1]
     assert kept and after[: len(kept)] == kept  # rows written before the kill are kept as they were
     metrics = json.loads((run_dir / runs.METRICS_FILE).read_text())
     expected = json.loads((reference / runs.METRICS_FILE).read_text())
-    assert metrics["resumed"] is True and metrics["epochs"] == 10
+    assert metrics["resumed"] is True and metrics["epochs"] == 6
     assert abs(metrics["test_accuracy"] - expected["test_accuracy"]) <= TOLERANCE
     assert not (run_dir / "backup").exists()
 

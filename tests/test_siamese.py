@@ -102,12 +102,7 @@ def test_siamese_learns_synthetic_people():
     model = training.siamese(nets.lenet4())
     training.compile_pairs(model, training.CONTRASTIVE, 1e-3)
     training.fit_pairs(model, data.images, data.train[pairs], labels, epochs=4)
-    same = [rng.choice(data.train[data.y[data.train] == data.y[p]]) for p in data.test]
-    other = [rng.choice(data.train[data.y[data.train] != data.y[p]]) for p in data.test]
-    accuracy = training.pair_accuracy(model, training.CONTRASTIVE, data.images[same + other],
-                                      data.images[np.concatenate([data.test, data.test])],
-                                      np.repeat([True, False], len(data.test)))
-    assert accuracy >= 0.8  # chance 0.5
+    assert training.test_accuracy(model, training.CONTRASTIVE, data) >= 0.8  # chance 0.5
 
 
 def write_mcgill(root, people=2, seconds=30):
@@ -140,7 +135,7 @@ def write_ouisir(root, people=3, samples=800):
     return root
 
 
-def test_loaders_read_their_layouts(tmp_path):
+def test_loaders_read_their_layouts(tmp_path, padova_tree):
     recs = mcgill.recordings(write_mcgill(tmp_path / "mcgill"))
     assert [(r.user, r.session) for r in recs] == [("01", "day1"), ("01", "day2"), ("02", "day1"), ("02", "day2")]
     assert recs[0].signal.shape == (3000, 3) and recs[0].times[1] == pytest.approx(0.01)
@@ -152,8 +147,15 @@ def test_loaders_read_their_layouts(tmp_path):
     data = auth.load(f"mcgill:{tmp_path / 'mcgill'}")
     assert data.people == ["01", "02"] and data.images.shape[1:] == spectrogram.SHAPE and not data.synthetic
     assert set(data.sessions) == {0, 1} and len(set(data.train) & set(data.test)) == 0
+    idnet = auth.load(f"idnet:{padova_tree}")
+    assert idnet.people == ["u001", "u002", "u003"] and idnet.images.shape[1:] == spectrogram.SHAPE
     attackers = auth.load(f"ouisir:{tmp_path / 'ou'}", split=False)
     assert len(attackers.test) == 3 * (800 // 2 // spectrogram.SEGMENT) and len(attackers.train) == 0
+    assert abs(float(attackers.images.mean())) < 1e-3  # standardized on itself ...
+    through_owner = auth.load(f"ouisir:{tmp_path / 'ou'}", split=False, reference=data)
+    assert through_owner.normalization == data.normalization  # ... or through the enrolled users' pipeline
+    scale = data.normalization["image_std"] / attackers.normalization["image_std"]
+    np.testing.assert_allclose(through_owner.images.std(), attackers.images.std() / scale, rtol=1e-3)
 
 
 @pytest.mark.parametrize("case, message", [
@@ -231,6 +233,11 @@ def test_cli_trains_and_exports_for_on_device_training(tmp_path):
                                        "--out", str(run)])
     assert result.exit_code == 0, result.output
     assert "test pair accuracy" in result.output and (run / "metrics.json").exists()
+    recorded = json.loads((run / "metrics.json").read_text())["test_accuracy"]
+    result = CliRunner().invoke(main, ["evaluate", str(run)])
+    assert result.exit_code == 0 and f"test pair accuracy {100 * recorded:.2f}%" in result.output, result.output
+    result = CliRunner().invoke(main, ["export", str(run), "--target", "arm64", "--out", str(tmp_path / "arm64")])
+    assert result.exit_code == 0 and (tmp_path / "arm64" / "lenet4.tflite").exists(), result.output
     result = CliRunner().invoke(main, ["export", str(run), "--target", "train", "--out", str(tmp_path / "phone")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "phone" / "lenet4_train.tflite").exists() and "signatures infer, restore, save, train" in result.output

@@ -2,7 +2,7 @@
 
 ``--data`` names a source: ``mcgill:PATH``, ``idnet:PATH`` (the Padova layout,
 accelerometer only), ``zju:PATH`` (ZJU-GaitAcc), ``ouisir:PATH`` (OU-ISIR, the
-attackers' database) or ``synthetic[:users=..,sessions=..,seconds=..,noise=..,seed=..]``
+attackers' database) or ``synthetic[:users=..,sessions=..,seconds=..,noise=..,drift=..,seed=..]``
 (the default: ``data.synthetic``'s walks, accelerometer only).
 
 Every recording is cut into non-overlapping 5.12 s segments (``data.spectrogram``);
@@ -24,7 +24,7 @@ from gaitbnn.errors import InputError
 
 SOURCES = {"mcgill": (mcgill.recordings, "McGill"), "idnet": (padova.recordings, "IDNet (Padova)"),
            "zju": (zju_gaitacc.recordings, "ZJU-GaitAcc"), "ouisir": (ou_isir.recordings, "OU-ISIR")}
-SYNTHETIC = dict(users=10, sessions=2, seconds=60.0, noise=0.6, seed=1234)
+SYNTHETIC = dict(users=10, sessions=2, seconds=60.0, noise=0.6, drift=0.15, seed=1234)
 TEST_FRACTION = 0.2
 MIN_SEGMENTS = 5  # so that 20% is at least one test segment and 80% at least four training ones
 
@@ -41,6 +41,7 @@ class AuthData:
     synthetic: bool
     description: str
     source: str
+    normalization: dict = None  # image_mean, image_std (scalars), window_mean, window_std (per axis)
 
     @property
     def classes(self):
@@ -61,8 +62,9 @@ def _recordings(spec):
         options = parse_synthetic(spec, SYNTHETIC)
         recs = synthetic.recordings(**options)
         return ([type(r)(r.user, r.session, r.times, r.signal[:, :3], r.origin) for r in recs], True,
-                f"SYNTHETIC accelerometer walks ({options['users']} people x {options['sessions']} sessions x "
-                f"{options['seconds']:g} s, seed {options['seed']})")
+                f"SYNTHETIC accelerometer walks ({options['users']} people x {options['sessions']} "
+                f"session{'s' if options['sessions'] != 1 else ''} x "
+                f"{options['seconds']:g} s, session drift {options['drift']:g} rad, seed {options['seed']})")
     if kind not in SOURCES or not path:
         raise InputError(f"--data {spec}: name the source as synthetic, {':PATH, '.join(SOURCES)}:PATH")
     reader, label = SOURCES[kind]
@@ -72,8 +74,12 @@ def _recordings(spec):
     return recs, False, f"{label} at {path}"
 
 
-def load(spec="synthetic", seed=0, split=True):
-    """Spectrograms and windows of every person in ``spec``; ``split=False`` keeps all as test (attackers)."""
+def load(spec="synthetic", seed=0, split=True, reference=None):
+    """Spectrograms and windows of every person in ``spec``; ``split=False`` keeps all as test (attackers).
+
+    Both representations are standardized with the training part's statistics, or with ``reference``'s
+    (an ``AuthData``): attackers' samples go through the enrolled users' pipeline, as on the phone.
+    """
     spec = str(spec)
     recs, synthetic_data, description = _recordings(spec)
     people = sorted({r.user for r in recs})
@@ -101,10 +107,17 @@ def load(spec="synthetic", seed=0, split=True):
             raise InputError(f"{spec}: no recording is {spectrogram.SEGMENT / spectrogram.RATE_HZ:g} s long")
         train, test = np.arange(0), np.arange(len(y))
     images, windows = spectrogram.images(segments), spectrogram.sliding_windows(segments)
-    fit = train if len(train) else test
-    images = (images - images[fit].mean()) / (images[fit].std() + 1e-6)
-    mean, std = windows[fit].mean(axis=(0, 2, 3), keepdims=True), windows[fit].std(axis=(0, 2, 3), keepdims=True)
-    windows = (windows - mean) / (std + 1e-6)
+    if reference is not None:
+        norm = reference.normalization
+    else:
+        fit = train if len(train) else test
+        norm = {"image_mean": float(images[fit].mean()), "image_std": float(images[fit].std()) + 1e-6,
+                "window_mean": windows[fit].mean(axis=(0, 2, 3)).tolist(),
+                "window_std": (windows[fit].std(axis=(0, 2, 3)) + 1e-6).tolist()}
+    images = (images - norm["image_mean"]) / norm["image_std"]
+    axes = (1, len(norm["window_mean"]), 1, 1)
+    windows = (windows - np.reshape(norm["window_mean"], axes)) / np.reshape(norm["window_std"], axes)
     return AuthData(images.astype(np.float32), windows.astype(np.float32), y, sessions, np.sort(train),
                     np.sort(test), people, synthetic_data,
-                    f"{description}; {len(y)} segments of 5.12 s ({len(train)} train / {len(test)} test)", spec)
+                    f"{description}; {len(y)} segments of 5.12 s ({len(train)} train / {len(test)} test)", spec,
+                    norm)

@@ -81,7 +81,7 @@ def parse_synthetic(spec, defaults=None, choices=None):
             options[key] = type(options[key])(value)
         except ValueError:
             raise InputError(f"--data {spec}: '{value}' is not a number for {key}") from None
-        if options[key] <= 0 and key not in ("noise", "seed"):
+        if options[key] <= 0 and key not in ("noise", "drift", "seed"):
             raise InputError(f"--data {spec}: {key} must be positive")
     return options
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from gaitbnn.data.recordings import Recording
 
-DEFAULTS = dict(users=38, sessions=2, seconds=60.0, rate=100.0, noise=0.6, seed=1234)
+DEFAULTS = dict(users=38, sessions=2, seconds=60.0, rate=100.0, noise=0.6, drift=0.15, seed=1234)
 
 
 def _rotation(rng, scale):
@@ -24,8 +24,12 @@ def _rotation(rng, scale):
     return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
 
 
-def recordings(users=38, sessions=2, seconds=60.0, rate=100.0, noise=0.6, seed=1234, harmonics=4):
-    """``users`` x ``sessions`` recordings of ``seconds`` each at ``rate`` Hz."""
+def recordings(users=38, sessions=2, seconds=60.0, rate=100.0, noise=0.6, drift=0.15, seed=1234, harmonics=4):
+    """``users`` x ``sessions`` recordings of ``seconds`` each at ``rate`` Hz.
+
+    ``drift``: how far each walk turns the phone from the user's usual placement (radians, about);
+    larger values make sessions of one person differ more (a change of pocket or behaviour).
+    """
     rng = np.random.default_rng(seed)
     out = []
     for u in range(users):
@@ -42,8 +46,8 @@ def recordings(users=38, sessions=2, seconds=60.0, rate=100.0, noise=0.6, seed=1
             latent = np.zeros((n, 6))
             for h in range(harmonics):
                 latent += amplitude[h] * np.sin((h + 1) * cycle[:, None] + phase[h])
-            rot_acc = mix_acc @ _rotation(rng, 0.15)
-            rot_gyro = mix_gyro @ _rotation(rng, 0.15)
+            rot_acc = mix_acc @ _rotation(rng, drift)
+            rot_gyro = mix_gyro @ _rotation(rng, drift)
             signal = np.concatenate([latent[:, :3] @ rot_acc.T, latent[:, 3:] @ rot_gyro.T], axis=1)
             signal *= 1 + rng.normal(scale=0.05)
             signal[:, :3] += rot_acc @ np.array([0.0, 0.0, 9.81]) / 9.81  # gravity, in g

@@ -45,8 +45,7 @@ FROZEN = {"fconv1": ("conv1",), "fconv1-2": ("conv1", "conv2"), "fconv1-3": ("co
 
 def settings(data="synthetic", epochs=None):
     config = load_config("siamese_tables")
-    setting = dict(config["training"], **config["setting"], data=str(data), attackers="synthetic:users=40,"
-                   "sessions=1,seconds=15,seed=4321")
+    setting = dict(config["training"], **config["setting"], data=str(data))
     if str(data) == "synthetic":
         setting.update(config["synthetic_setting"])
     if epochs:
@@ -54,24 +53,11 @@ def settings(data="synthetic", epochs=None):
     return setting
 
 
+_START = time.time()
+
+
 def log(message):
-    print(message, flush=True)
-
-
-def probe_pairs(data, probes, rng, owner=None):
-    """(enrolled indices, probe indices, same-person flags): each probe with a same-person and an other-person
-    training sample; with ``owner``, the owner's probes against the owner's enrolled samples (genuine) and as many
-    other people's probes against them (impostors)."""
-    train_y = data.y[data.train]
-    if owner is None:
-        same = [rng.choice(data.train[train_y == data.y[p]]) for p in probes]
-        other = [rng.choice(data.train[train_y != data.y[p]]) for p in probes]
-        return np.array(same + other), np.concatenate([probes, probes]), np.repeat([True, False], len(probes))
-    enrolled = data.train[train_y == owner]
-    genuine = probes[data.y[probes] == owner]
-    impostors = rng.choice(probes[data.y[probes] != owner], size=len(genuine), replace=False)
-    return (rng.choice(enrolled, size=2 * len(genuine)), np.concatenate([genuine, impostors]),
-            np.repeat([True, False], len(genuine)))
+    print(f"[{time.time() - _START:6.0f} s] {message}", flush=True)
 
 
 def _pair_model(builder, loss, lr, input_shape=spectrogram.SHAPE):
@@ -116,6 +102,7 @@ def table1(data, setting, seed, rng):
     measured, owner_models, softmax_features = {}, {}, {}
     subset = binary_subset(data, setting["binary_data_fraction"], seed)
     for name in setting["models"]:
+        tf.keras.backend.clear_session()  # a fresh graph namespace per network; kept models still work
         builder, row = BUILDERS[name], {}
         for column, x in (("softmax_sw", data.windows), ("softmax_spgm", data.images)):
             log(f"[table 1] {name} {column}")
@@ -136,13 +123,14 @@ def table1(data, setting, seed, rng):
             model, _ = _pair_model(builder, loss, setting["learning_rate"])
             training.fit_pairs(model, data.images, data.train[pairs], labels, setting["epochs"],
                                setting["batch_size"], seed)
-            row[f"multi_{loss}"] = _pair_accuracy(model, loss, data.images, *probe_pairs(data, data.test, rng))
+            row[f"multi_{loss}"] = _pair_accuracy(model, loss, data.images,
+                                                  *training.probe_pairs(data, data.test, rng))
             scores = []
             for owner in owners_of(data, setting["owners"]):
                 log(f"[table 1] {name} binary-class {loss}, owner {data.people[owner]}")
                 model, embedding, _, _ = train_owner(builder, loss, data, owner, subset, setting, seed)
                 scores.append(_pair_accuracy(model, loss, data.images,
-                                             *probe_pairs(data, data.test, rng, owner=owner)))
+                                             *training.probe_pairs(data, data.test, rng, owner=owner)))
                 if name == "lenet4" and loss == training.CONTRASTIVE:
                     owner_models[owner] = (model, embedding)
             row[f"binary_{loss}"] = float(np.mean(scores))
@@ -168,33 +156,46 @@ def osvm_accuracy(features, data, owner, rng):
     return float(np.mean(accepted == np.repeat([True, False], len(genuine))))
 
 
-def table2(data, setting, seed, rng, subset):
-    """Feature transfer (LeNet4): a source trained on the people who are not owners, then per owner and layer set."""
-    owners = owners_of(data, setting["owners"])
-    others = data.train[~np.isin(data.y[data.train], owners)]
-    log("[table 2] source LeNet4, multi-class contrastive on the non-owners")
-    pairs, labels = reservoir.multi_class_pairs(data.y[others], setting["pairs"], rng)
+def _source_weights(images, y, indices, setting, seed, rng):
+    """LeNet4 trained multi-class contrastive on ``images[indices]``: the weights a feature transfer hands over."""
+    pairs, labels = reservoir.multi_class_pairs(y[indices], setting["pairs"], rng)
     source, source_embedding = _pair_model(nets.lenet4, training.CONTRASTIVE, setting["learning_rate"])
-    training.fit_pairs(source, data.images, others[pairs], labels, setting["epochs"], setting["batch_size"], seed)
-    weights = source_embedding.get_weights()
-    rows, results = [], {}
-    for frozen in ("scratch", "fconv1", "fconv1-2", "fconv1-3"):
+    training.fit_pairs(source, images, indices[pairs], labels, setting["epochs"], setting["batch_size"], seed)
+    return source_embedding.get_weights()
+
+
+def table2(data, setting, seed, rng, subset, other=None):
+    """Feature transfer (LeNet4): per source, frozen layer set and owner, binary-class accuracy and s / epoch.
+
+    Sources: the same dataset without the owners (the "private" user is absent from the public data), and
+    ``other`` (another dataset's training samples) when given.
+    """
+    owners = owners_of(data, setting["owners"])
+    log("[table 2] source LeNet4 on the same dataset's other people")
+    sources = {"same dataset, other people": _source_weights(
+        data.images, data.y, data.train[~np.isin(data.y[data.train], owners)], setting, seed, rng)}
+    if other is not None:
+        log(f"[table 2] source LeNet4 on {other.source}")
+        sources[other.source] = _source_weights(other.images, other.y, other.train, setting, seed, rng)
+    results = {}
+    for source, frozen in [("none", "scratch")] + [(s, f) for s in sources for f in FROZEN]:
         scores, seconds = [], []
         for owner in owners:
-            log(f"[table 2] {frozen}, owner {data.people[owner]}")
+            log(f"[table 2] {frozen} from {source}, owner {data.people[owner]}")
             model, _, _, epoch_seconds = train_owner(
-                nets.lenet4, training.CONTRASTIVE, data, owner, subset, setting, seed,
-                None if frozen == "scratch" else weights, FROZEN.get(frozen, ()))
+                nets.lenet4, training.CONTRASTIVE, data, owner, subset, setting, seed, sources.get(source),
+                FROZEN.get(frozen, ()))
             scores.append(_pair_accuracy(model, training.CONTRASTIVE, data.images,
-                                         *probe_pairs(data, data.test, rng, owner=owner)))
+                                         *training.probe_pairs(data, data.test, rng, owner=owner)))
             seconds.append(np.median(epoch_seconds[1:] or epoch_seconds))  # the first epoch includes tracing
-        results[frozen] = {"accuracy": float(np.mean(scores)), "seconds_per_epoch": float(np.mean(seconds))}
-    base = results["scratch"]
-    for frozen, r in results.items():
-        rows.append({"frozen": frozen, "accuracy (measured)": f"{r['accuracy']:.3f}",
-                     "gain/loss vs scratch": "-" if frozen == "scratch" else f"{100 * (r['accuracy'] - base['accuracy']):+.1f}%",
-                     "s / epoch": f"{r['seconds_per_epoch']:.3f}",
-                     "speed-up": "-" if frozen == "scratch" else f"{base['seconds_per_epoch'] / r['seconds_per_epoch']:.2f}x"})
+        results[f"{source}|{frozen}"] = {"source": source, "frozen": frozen, "accuracy": float(np.mean(scores)),
+                                         "seconds_per_epoch": float(np.mean(seconds))}
+    base = results["none|scratch"]
+    rows = [{"source": r["source"], "frozen": r["frozen"], "accuracy (measured)": f"{r['accuracy']:.3f}",
+             "gain/loss vs scratch": "-" if r is base else f"{100 * (r['accuracy'] - base['accuracy']):+.1f}%",
+             "s / epoch": f"{r['seconds_per_epoch']:.3f}",
+             "speed-up": "-" if r is base else f"{base['seconds_per_epoch'] / r['seconds_per_epoch']:.2f}x"}
+            for r in results.values()]
     return pd.DataFrame(rows), results
 
 
@@ -258,19 +259,27 @@ def continuous_update(data, setting, seed, rng):
     return pd.DataFrame(results)
 
 
-def reproduce(data="synthetic", attackers=None, epochs=None, seed=0, out="runs/reproduce-siamese"):
-    """Run every experiment and write the tables (paper beside measured) under ``out``; return the markdown."""
+def reproduce(data="synthetic", attackers=None, transfer_from=None, epochs=None, seed=0,
+              out="runs/reproduce-siamese"):
+    """Run every experiment and write the tables (paper beside measured) under ``out``; return the markdown.
+
+    ``attackers``: the attackers' database (Table 3); ``transfer_from``: another dataset to transfer
+    features from (Table 2). Both default to synthetic populations of their own.
+    """
     start = time.time()
     setting = settings(data, epochs)
     if attackers:
         setting["attackers"] = str(attackers)
+    if transfer_from:
+        setting["transfer_from"] = str(transfer_from)
     out = runs.prepare_output_dir(out)
     rng = np.random.default_rng(seed)
     dataset = auth.load(setting["data"], seed)
-    attack_db = auth.load(setting["attackers"], seed, split=False)
-    log(f"data: {dataset.description}; attackers: {attack_db.description}")
+    attack_db = auth.load(setting["attackers"], seed, split=False, reference=dataset)
+    other = auth.load(setting["transfer_from"], seed)
+    log(f"data: {dataset.description}; attackers: {attack_db.description}; transfer source: {other.description}")
     t1, measured, owner_models, subset = table1(dataset, setting, seed, rng)
-    t2, transfer = table2(dataset, setting, seed, rng, subset)
+    t2, transfer = table2(dataset, setting, seed, rng, subset, other)
     success, sprt_table = table3(dataset, attack_db, owner_models, setting, rng)
     update = continuous_update(dataset, setting, seed, rng)
     config = load_config("siamese_tables")
@@ -278,9 +287,10 @@ def reproduce(data="synthetic", attackers=None, epochs=None, seed=0, out="runs/r
                         **{c: f"{r[c]:g}%" for c in config["table3"]["columns"]}} for r in config["table3"]["rows"]]
                       + [{"dataset": dataset.source, "source": "measured",
                           **{("all" if b == "all" else f"batch{b}"): f"{success[b]:.3f}%" for b in success}}])
-    synthetic = dataset.synthetic or attack_db.synthetic
+    synthetic = dataset.synthetic or attack_db.synthetic or other.synthetic
     warning = "**SYNTHETIC data, not the paper's datasets: values are not comparable to the paper's.** " if synthetic else ""
-    note = (f"{warning}Data: {dataset.description}. Attackers: {attack_db.description}. Adam "
+    note = (f"{warning}Data: {dataset.description}. Attackers: {attack_db.description}. Transfer source: "
+            f"{other.description}. Adam "
             f"{setting['learning_rate']:g}, batch {setting['batch_size']} pairs, {setting['epochs']} epochs, margin "
             f"{setting['margin']}, seed {seed}." + (f" Reduced setting: {setting['why']}." if "why" in setting else ""))
     paper_t2 = pd.DataFrame(config["table2"]["rows"])
@@ -300,7 +310,8 @@ def reproduce(data="synthetic", attackers=None, epochs=None, seed=0, out="runs/r
         write_table(update, out, "continuous_update", "Continuous update (Sec. 4.2.4, Fig. 5)", update_note),
     ])
     runs.write_json(out / "results.json", {
-        "data": dataset.source, "attackers": attack_db.source, "synthetic": synthetic, "seed": seed,
+        "data": dataset.source, "attackers": attack_db.source, "transfer_from": other.source, "synthetic": synthetic,
+        "seed": seed,
         "setting": setting, "table1": measured, "table2": transfer, "table3_success_percent": {str(k): v for k, v in success.items()},
         "sprt": sprt_table.to_dict("records"), "continuous_update": update.to_dict("records"),
         "seconds": time.time() - start})

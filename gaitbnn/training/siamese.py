@@ -116,6 +116,31 @@ def freeze(embedding, layer_names):
     return embedding
 
 
+def probe_pairs(data, probes, rng, owner=None):
+    """Test pairs (enrolled indices, probe indices, same-person flags) of an ``AuthData``.
+
+    Each probe is paired with a random training sample of its own person and one of another person
+    (balanced); with ``owner``, the owner's probes are paired with the owner's training samples (genuine)
+    and as many other people's probes with them too (impostors).
+    """
+    train_y = data.y[data.train]
+    if owner is None:
+        same = [rng.choice(data.train[train_y == data.y[p]]) for p in probes]
+        other = [rng.choice(data.train[train_y != data.y[p]]) for p in probes]
+        return np.array(same + other), np.concatenate([probes, probes]), np.repeat([True, False], len(probes))
+    enrolled = data.train[train_y == owner]
+    genuine = probes[data.y[probes] == owner]
+    impostors = rng.choice(probes[data.y[probes] != owner], size=len(genuine), replace=False)
+    return (rng.choice(enrolled, size=2 * len(genuine)), np.concatenate([genuine, impostors]),
+            np.repeat([True, False], len(genuine)))
+
+
+def test_accuracy(model, loss, data, seed=0):
+    """Pair accuracy of ``model`` over ``data``'s test samples (multi-class pairs, ``probe_pairs``)."""
+    enrolled, probes, same = probe_pairs(data, data.test, np.random.default_rng(seed))
+    return pair_accuracy(model, loss, data.images[enrolled], data.images[probes], same)
+
+
 def pair_accuracy(model, loss, x_enrolled, x_probe, same):
     """Fraction of (enrolled, probe) pairs judged correctly, ``same`` saying which pairs are the same person."""
     return float(np.mean(similar(model, loss, x_enrolled, x_probe) == same))
@@ -143,11 +168,7 @@ def train_run(name, data_spec, out, epochs=30, batch_size=20, learning_rate=1e-3
     started = time.time()
     history, _ = fit_pairs(model, data.images, data.train[pair_index], labels, epochs, batch_size, seed)
     train_seconds = time.time() - started
-    same = [rng.choice(data.train[data.y[data.train] == data.y[p]]) for p in data.test]
-    other = [rng.choice(data.train[data.y[data.train] != data.y[p]]) for p in data.test]
-    accuracy = pair_accuracy(model, CONTRASTIVE, data.images[np.array(same + other)],
-                             data.images[np.concatenate([data.test, data.test])],
-                             np.repeat([True, False], len(data.test)))
+    accuracy = test_accuracy(model, CONTRASTIVE, data, seed)
     config = {"model": name, "family": models.AUTH, "data": data.source, "synthetic": data.synthetic,
               "data_description": data.description, "input_shape": list(data.input_shape), "epochs": epochs,
               "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "pairs": pairs,
