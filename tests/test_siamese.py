@@ -95,11 +95,13 @@ def test_embedding_networks_are_sized_as_the_paper_says():
     assert nets.conv_layers(nets.lenet4()) == ["conv1", "conv2", "conv3"]
 
 
-def test_siamese_learns_synthetic_people():
+@pytest.mark.parametrize("builder", [nets.lenet4, nets.lenet4_binary])
+def test_siamese_learns_synthetic_people(builder):
     data = auth.load("synthetic:users=4,seconds=60", seed=0)
     rng = np.random.default_rng(0)
     pairs, labels = reservoir.multi_class_pairs(data.y[data.train], 150, rng)
-    model = training.siamese(nets.lenet4())
+    tf.keras.utils.set_random_seed(0)
+    model = training.siamese(builder())
     training.compile_pairs(model, training.CONTRASTIVE, 1e-3)
     training.fit_pairs(model, data.images, data.train[pairs], labels, epochs=4)
     assert training.test_accuracy(model, training.CONTRASTIVE, data) >= 0.8  # chance 0.5

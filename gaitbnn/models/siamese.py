@@ -17,7 +17,9 @@ siamese network (``training.siamese``). The paper gives sizes, not layer lists:
 * ``lenet4-binary``: LeNet4 with binary conv2, conv3 and dense layer (sign inputs
   and weights, BatchNorm instead of biases; the dense layer is a binary
   convolution over the whole map so it converts to ``LceBconv2d``). conv1 sees
-  the real-valued spectrogram and stays float, as in BiPedalNet.
+  the real-valued spectrogram and stays float, as in BiPedalNet, and is followed by
+  BatchNorm, not ReLU: the sign that conv2 takes of a ReLU output would be +1
+  everywhere, and the network's output would not depend on its input.
 
 Every weight layer is a Larq layer. The time-domain baseline feeds the same
 networks a (3, 256, 1) window; a pooling step skips an axis shorter than 4.
@@ -39,22 +41,28 @@ def _pool(x, name):
     return tf.keras.layers.MaxPooling2D(size, name=name)(x)
 
 
-def _conv(x, filters, kernel, name, binary=False, relu=True):
+def _conv(x, filters, kernel, name, binary=False, feeds_binary=False):
+    """A 'same' convolution; binary ones, and float ones whose output a binary layer signs, end in BatchNorm."""
+    quant = BINARY if binary else dict(FLOAT, use_bias=not feeds_binary)  # BatchNorm's offset is the bias
     x = lq.layers.QuantConv2D(filters, kernel, padding="same", name=name, pad_values=1.0 if binary else 0.0,
-                              **(BINARY if binary else FLOAT))(x)
-    if binary:
+                              **quant)(x)
+    if binary or feeds_binary:
         return batch_norm(f"{name}_bn")(x)
-    return tf.keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
+    return tf.keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
 def lenet4(input_shape=INPUT_SHAPE, embedding=EMBEDDING, binary=False, name="lenet4"):
     """conv1-3 (5x5@20, 5x5@50, 3x3@64, each pooled) -> dense embedding."""
     inputs = tf.keras.Input(shape=input_shape, name="spectrogram")
-    x = _pool(_conv(inputs, 20, 5, "conv1"), "pool1")
+    x = _pool(_conv(inputs, 20, 5, "conv1", feeds_binary=binary), "pool1")
     x = _pool(_conv(x, 50, 5, "conv2", binary), "pool2")
     x = _pool(_conv(x, 64, 3, "conv3", binary), "pool3")
     if binary:
-        x = batch_norm("embedding_bn")(dense_as_conv(x, embedding, BINARY, "embedding"))
+        x = dense_as_conv(x, embedding, BINARY, "embedding")
+        # with a learned scale, started at 1/sqrt(embedding): unit-variance coordinates would put every pair
+        # ~sqrt(2 * embedding) apart, far beyond the contrastive margin, and they could not move closer
+        x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, name="embedding_bn", gamma_initializer=
+                                               tf.keras.initializers.Constant(embedding ** -0.5))(x)
     else:
         x = dense_as_conv(x, embedding, FLOAT, "embedding")
     return tf.keras.Model(inputs, tf.keras.layers.Flatten(name="flatten")(x), name=name)
