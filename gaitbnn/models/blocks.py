@@ -32,9 +32,15 @@ FLOAT = dict(input_quantizer=None, kernel_quantizer=None, kernel_constraint=None
 """A full-precision layer written with the same Larq layer class."""
 
 
-def batch_norm(name=None):
-    """BatchNorm without the scale: 3 parameters per channel (Table 1: 96 for 32 channels)."""
-    return tf.keras.layers.BatchNormalization(scale=False, momentum=0.9, epsilon=1e-3, name=name)
+def batch_norm(name=None, initial_scale=None):
+    """BatchNorm without the scale: 3 parameters per channel (Table 1: 96 for 32 channels).
+
+    ``initial_scale``: learn a scale too, starting from this value (4 parameters per channel).
+    """
+    if initial_scale is None:
+        return tf.keras.layers.BatchNormalization(scale=False, momentum=0.9, epsilon=1e-3, name=name)
+    return tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, name=name,
+                                              gamma_initializer=tf.keras.initializers.Constant(initial_scale))
 
 
 def dense_as_conv(x, units, quant, name):

@@ -61,8 +61,7 @@ def lenet4(input_shape=INPUT_SHAPE, embedding=EMBEDDING, binary=False, name="len
         x = dense_as_conv(x, embedding, BINARY, "embedding")
         # with a learned scale, started at 1/sqrt(embedding): unit-variance coordinates would put every pair
         # ~sqrt(2 * embedding) apart, far beyond the contrastive margin, and they could not move closer
-        x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, name="embedding_bn", gamma_initializer=
-                                               tf.keras.initializers.Constant(embedding ** -0.5))(x)
+        x = batch_norm("embedding_bn", initial_scale=embedding ** -0.5)(x)
     else:
         x = dense_as_conv(x, embedding, FLOAT, "embedding")
     return tf.keras.Model(inputs, tf.keras.layers.Flatten(name="flatten")(x), name=name)
