@@ -20,8 +20,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 test: venv
 	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15
 
+# SPLIT=walks holds out whole walks per person (default: the paper's split of windows).
 reproduce-bipedalnet: venv
-	$(BIN)/gaitbnn reproduce bipedalnet --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS))
+	$(BIN)/gaitbnn reproduce bipedalnet --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SPLIT),--split $(SPLIT)) \
+		$(if $(OUT),--out $(OUT))
 
 # DATA may name several folders, one per LARa sensor set: make reproduce-btcnn DATA="/lara/imu /lara/mocap"
 reproduce-btcnn: venv

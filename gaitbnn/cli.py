@@ -26,6 +26,10 @@ def _user_errors(command):
     return wrapper
 
 
+SPLITS = ("windows", "walks")  # data.dataset.SPLITS (kept here so that --help does not import TensorFlow)
+LARA_PROTOCOLS = ("authors", "majority")  # data.lara.PROTOCOLS
+FAMILIES = ("gait", "activity", "gei", "auth")  # data.FAMILY_NAMES
+
 DATA_HELP = ("'synthetic' (default; options as synthetic:users=8,seconds=40), the Padova dataset root (gait models), "
              "a LARa folder or a .npz file of windows (tcnn / btcnn models), a CASIA-B folder (resnet50 / lresnet50).")
 
@@ -67,6 +71,32 @@ def models_command(names, as_json):
                    f"{r['memory_bytes'] / 1024:>12.1f}  {str(tuple(r['input_shape'])):<13} {r['paper']}")
 
 
+@main.command("data")
+@click.argument("source")
+@click.option("--family", type=click.Choice(FAMILIES), default=None,
+              help="Which models' data to read it as (default: from the source's form or folder layout; "
+                   "'synthetic' is gait).")
+@click.option("--split", type=click.Choice(SPLITS), default=None, help="Gait data: count windows for this split.")
+@click.option("--keep-duplicates", is_flag=True, default=None, help="Gait data: keep recordings under two users.")
+@click.option("--lara-protocol", type=click.Choice(LARA_PROTOCOLS), default=None, help="LARa: labelling protocol.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
+@_user_errors
+def data_command(source, family, split, keep_duplicates, lara_protocol, seed, as_json):
+    """Read SOURCE with the loader a training would use and report what it found, before any training.
+
+    SOURCE: 'synthetic[...]', a Padova/IDNet folder, a LARa folder, a .npz file, a CASIA-B folder, or
+    mcgill:/idnet:/zju:/ouisir:PATH. Reports subjects, recordings, seconds, sample rates, windows per split
+    and every quirk the loader handled. Writes nothing.
+    """
+    from gaitbnn import inspection
+
+    options = {k: v for k, v in dict(split=split, keep_duplicates=keep_duplicates, protocol=lara_protocol).items()
+               if v is not None}
+    report = inspection.inspect(source, family, seed, options)
+    click.echo(json.dumps(report, indent=2) if as_json else inspection.text(report))
+
+
 @main.command()
 @click.argument("name")
 @_user_errors
@@ -93,6 +123,14 @@ TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_r
 @click.option("--window", type=click.IntRange(min=5), default=None,
               help="tcnn/btcnn: window length T in time steps.  [default: 100 mbientlab, 200 MoCap]")
 @click.option("--stride", type=click.IntRange(min=1), default=None, help="tcnn/btcnn: window stride.  [default: 25]")
+@click.option("--split", type=click.Choice(SPLITS), default=None,
+              help="Gait models: 'windows' splits windows 80/20 at random (the paper's); 'walks' holds out whole "
+                   "walks per person.  [default: windows]")
+@click.option("--keep-duplicates", is_flag=True, default=None,
+              help="Gait models: keep a recording that the dataset files under two users (left out by default).")
+@click.option("--lara-protocol", type=click.Choice(LARA_PROTOCOLS), default=None,
+              help="tcnn/btcnn on LARa: 'authors' deletes class 'none' rows and ORs a window's attributes; "
+                   "'majority' keeps every row.  [default: authors]")
 @click.option("--seed", type=int, default=None, help="[default: 0]")
 @click.option("--distribute", type=click.Choice(["none", "mirrored", "multiworker"]), default=None,
               help="none: one device; mirrored: all local GPUs; multiworker: machines set up by TF_CONFIG.")
@@ -101,7 +139,8 @@ TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_r
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--force", is_flag=True, help="Replace a complete run in --out, or restart an interrupted one.")
 @_user_errors
-def train(name, data, epochs, batch_size, learning_rate, window, stride, seed, distribute, config_file, out, force):
+def train(name, data, epochs, batch_size, learning_rate, window, stride, split, keep_duplicates, lara_protocol, seed,
+          distribute, config_file, out, force):
     """Train model NAME; the run directory gets the model, config, history, curves and metrics.json.
 
     Started again with the same command after an interruption (Ctrl-C, kill -9), it resumes from the last
@@ -121,16 +160,21 @@ def train(name, data, epochs, batch_size, learning_rate, window, stride, seed, d
         if missing:
             raise InputError(f"{config_file}: not a gaitbnn run config (no {', '.join(missing)}): pass RUN/config.json")
         settings.update({k: saved[k] for k in TRAIN_DEFAULTS if k in saved})
-        data_options = {k: v for k, v in (saved.get("data_options") or {}).items() if k in ("window", "stride")}
+        data_options = dict(saved.get("data_options") or {})
         name = name or saved["model"]
     settings.update({k: v for k, v in given.items() if v is not None})
     if not name:
         raise InputError("give a model NAME (see 'gaitbnn models') or --config RUN/config.json")
     spec = models.get_spec(name)
     settings.update({k: v for k, v in spec.training.items() if settings.get(k) is None})
-    if spec.family != models.ACTIVITY and (window or stride):
-        raise InputError(f"--window and --stride are for the tcnn / btcnn models; {name} cuts walks by time")
-    data_options.update({k: v for k, v in dict(window=window, stride=stride).items() if v is not None})
+    if spec.family != models.ACTIVITY and (window or stride or lara_protocol):
+        raise InputError(f"--window, --stride and --lara-protocol are for the tcnn / btcnn models; {name} cuts walks "
+                         "by time")
+    if spec.family != models.GAIT and (split or keep_duplicates):
+        raise InputError(f"--split and --keep-duplicates are for the gait models (bipedalnet, idnet...); {name} "
+                         "has its dataset's own split")
+    data_options.update({k: v for k, v in dict(window=window, stride=stride, protocol=lara_protocol, split=split,
+                                                keep_duplicates=keep_duplicates).items() if v is not None})
     if (Path(out) / "metrics.json").exists() and not force:
         raise InputError(f"{out}: holds a complete run already: choose another --out, or pass --force to replace it")
     if spec.family == models.AUTH:  # a siamese embedding network: contrastive pairs (MM'19)
@@ -154,7 +198,9 @@ def _run_dataset(config, data=None):
     """The data a run was trained on (or ``data`` instead), windowed and split as in its config."""
     from gaitbnn import data as datasets
 
-    options = config.get("data_options") or {"window_seconds": config.get("normalization", {}).get("window_seconds")}
+    options = dict(config.get("data_options") or {"window_seconds": config.get("normalization", {}).get("window_seconds")})
+    if config.get("family") == "activity":
+        options.setdefault("protocol", "majority")  # runs made before --lara-protocol windowed this way
     dataset = datasets.load_family(config.get("family", "gait"), data or config["data"], config["seed"],
                                    config["input_shape"], options)
     if list(dataset.input_shape) != list(config["input_shape"]):
@@ -218,20 +264,28 @@ def _learning_rates(ctx, param, value):
               help="siamese: the attackers' database (ouisir:PATH). Default: a synthetic population.")
 @click.option("--transfer-from", default=None,
               help="siamese: another dataset to transfer features from (Table 2). Default: a synthetic one.")
+@click.option("--split", type=click.Choice(SPLITS), default="windows", show_default=True,
+              help="bipedalnet: 'windows' (the paper's 80/20 of windows) or 'walks' (whole walks held out per person).")
+@click.option("--keep-duplicates", is_flag=True, help="bipedalnet: keep recordings filed under two users.")
+@click.option("--lara-protocol", type=click.Choice(LARA_PROTOCOLS), default="authors", show_default=True,
+              help="btcnn: how LARa windows are labelled (see 'train --help').")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Default: runs/reproduce-PAPER.")
 @click.option("--force", is_flag=True, help="Retrain runs in --out that were made with other settings.")
 @_user_errors
-def reproduce(paper, data, epochs, batch_size, learning_rates, attackers, transfer_from, seed, out, force):
+def reproduce(paper, data, epochs, batch_size, learning_rates, attackers, transfer_from, split, keep_duplicates,
+              lara_protocol, seed, out, force):
     """Train a paper's models and print its tables beside the measured ones."""
     out = out or f"runs/reproduce-{paper}"
     if paper != "btcnn" and (len(data) > 1 or batch_size or learning_rates):
         raise InputError(f"{paper} takes one --data and no --batch-size / --learning-rates (the paper's setting)")
+    if paper != "bipedalnet" and (split != "windows" or keep_duplicates):
+        raise InputError(f"--split and --keep-duplicates are for 'reproduce bipedalnet'; {paper} uses its paper's split")
     if paper == "btcnn":
         from gaitbnn.experiments import btcnn
 
         text, _ = btcnn.reproduce(data=data, epochs=epochs, batch_size=batch_size, learning_rates=learning_rates,
-                                  seed=seed, out=out, force=force)
+                                  seed=seed, out=out, force=force, protocol=lara_protocol)
         click.echo("\n" + text)
         click.echo(f"written: {out}/tables.csv, tables.md, table5_3_1.csv, table5_3_1.md, results.json "
                    "(run folders with confusion_matrix.png under it)")
@@ -254,7 +308,8 @@ def reproduce(paper, data, epochs, batch_size, learning_rates, attackers, transf
         return
     from gaitbnn.experiments import bipedalnet
 
-    text, _, _ = bipedalnet.reproduce(data=data[0], epochs=epochs, seed=seed, out=out, force=force)
+    text, _, _ = bipedalnet.reproduce(data=data[0], epochs=epochs, seed=seed, out=out, force=force, split=split,
+                                      keep_duplicates=keep_duplicates)
     click.echo("\n" + text)
     click.echo(f"written: {out}/table1.csv, table1.md, table2.csv, table2.md, results.json")
 

@@ -7,11 +7,9 @@ file is written to a temporary name in the same folder and then renamed, so a
 crash never leaves a half-written model, flatbuffer or report.
 """
 import json
-import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
+from gaitbnn.atomic import atomic_path  # noqa: F401  (re-exported: runs.atomic_path)
 from gaitbnn.errors import InputError
 
 MODEL_FILE = "model.h5"
@@ -20,20 +18,6 @@ METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
 CURVES_FILE = "training_curves.png"
 CHECKPOINT_FILE = "checkpoint-best.h5"
-
-
-@contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path`` (same suffix); rename it over ``path`` on success."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def write_bytes(path, data):

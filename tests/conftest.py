@@ -1,7 +1,23 @@
-"""Shared fixtures: tiny synthetic data, a Padova-layout tree written on disk, one trained run."""
+"""Shared fixtures and writers of real dataset layouts: Padova/IDNet, LARa, CASIA-B, OU-ISIR; one trained run."""
+from pathlib import Path
+
 import gaitbnn  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 import numpy as np
+import pandas as pd
 import pytest
+from PIL import Image
+
+from gaitbnn.data import lara
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def shared_data(*parts):
+    """A folder of ../shared/data (real recordings), or skip the test saying why."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real recordings not here: {path} is absent (CI and developers have ../shared/data)")
+    return path
 
 TINY = "synthetic:users=5,seconds=60,noise=0.5"
 
@@ -46,3 +62,68 @@ def trained_run(tmp_path_factory):
     dataset = data.load(TINY, (6, 98, 1), seed=0)
     metrics = fit.train("bipedalnet", dataset, out, epochs=12, batch_size=32, seed=0, verbose=0)
     return out, metrics, dataset
+
+
+def write_lara(root, sensors, subjects, seconds=3.0, seed=0):
+    """Recordings of the published layout: Sxx/L01_Sxx_R01[...].csv and its _labels.csv."""
+    rng = np.random.default_rng(seed)
+    info = lara.SENSORS[sensors]
+    n = int(seconds * info["rate"])
+    for k, subject in enumerate(subjects):
+        folder = root / subject
+        folder.mkdir(parents=True, exist_ok=True)
+        classes = np.repeat(np.arange(n // 50 + 1) % 8, 50)[:n]
+        signal = rng.normal(size=(n, len(info["channels"]))) + classes[:, None]
+        if sensors == "mbientlab":
+            stem = f"L01_{subject}_R01"
+            data = pd.DataFrame(signal, columns=info["channels"])
+            data.insert(0, "Time", np.arange(n) / info["rate"])
+            data_name = stem + ".csv"
+        else:
+            stem = f"L01_{subject}_R01_A17_N01"
+            names = [c.replace("_R", " R").replace("_T", " T") for c in info["channels"]]  # 'head RX' as published
+            data = pd.DataFrame(signal, columns=names)
+            data.insert(0, "classlabel", classes)
+            data.insert(0, "sample", np.arange(n))
+            for c in ("RX", "RY", "RZ", "TX", "TY", "TZ"):
+                data[f"lower_back {c}"] = 0.0
+            data_name = stem + "_norm_data.csv"
+        data.to_csv(folder / data_name, index=False)
+        labels = pd.DataFrame(np.zeros((n, 19), int), columns=lara.ATTRIBUTE_NAMES)
+        labels.insert(0, "Class", classes)
+        labels["I-A_GaitCycle"] = (classes == 1).astype(int)
+        labels.to_csv(folder / f"{stem}_labels.csv", index=False)
+    return root
+
+
+def write_png(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((np.asarray(array) * 255).astype(np.uint8)).save(path)
+
+
+def write_ouisir(path, rows, gyro_zero=False, header_rows=None, seed=0):
+    """One OU-ISIR walk as published: 'rows: N', 'cols: 6', then Gx,Gy,Gz,Ax,Ay,Az (rad/s, g) at 100 Hz."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(rows) / 100.0
+    gyro = np.zeros((rows, 3)) if gyro_zero else 0.3 * np.sin(2 * np.pi * 1.8 * t)[:, None] + rng.normal(0, .05, (rows, 3))
+    acc = np.stack([0.1 * np.sin(2 * np.pi * 1.8 * t), -1.0 + 0.2 * np.sin(2 * np.pi * 3.6 * t + seed),
+                    0.05 * rng.normal(size=rows)], axis=1)
+    lines = [f"rows: {rows if header_rows is None else header_rows}", "cols: 6"]
+    lines += [",".join(f"{v:.6f}" for v in row) for row in np.concatenate([gyro, acc], axis=1)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def silhouette(height=30, width=40, column=10, pixels_high=20):
+    """A 0/1 frame with a standing 6-pixel-wide block (one walker's silhouette)."""
+    frame = np.zeros((height, width))
+    frame[5:5 + pixels_high, column:column + 6] = 1
+    return frame
+
+
+def write_casia_sequence(root, subject, condition, view, frames=2):
+    folder = root / subject / condition / f"{view:03d}"
+    for k in range(frames):
+        write_png(folder / f"{subject}-{condition}-{view:03d}-{k + 1:03d}.png", silhouette(column=8 + 3 * k))
+    return folder

@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import write_lara
 from gaitbnn.data import activity, lara, npz
 from gaitbnn.data.windows import majority, sliding
 from gaitbnn.errors import InputError
@@ -49,38 +50,6 @@ def test_scores_match_the_thesis_definitions():
 
 
 # --- the LARa layout -------------------------------------------------------------------------------------------
-
-def write_lara(root, sensors, subjects, seconds=3.0, seed=0):
-    """Recordings of the published layout: Sxx/L01_Sxx_R01[...].csv and its _labels.csv."""
-    rng = np.random.default_rng(seed)
-    info = lara.SENSORS[sensors]
-    n = int(seconds * info["rate"])
-    for k, subject in enumerate(subjects):
-        folder = root / subject
-        folder.mkdir(parents=True, exist_ok=True)
-        classes = np.repeat(np.arange(n // 50 + 1) % 8, 50)[:n]
-        signal = rng.normal(size=(n, len(info["channels"]))) + classes[:, None]
-        if sensors == "mbientlab":
-            stem = f"L01_{subject}_R01"
-            data = pd.DataFrame(signal, columns=info["channels"])
-            data.insert(0, "Time", np.arange(n) / info["rate"])
-            data_name = stem + ".csv"
-        else:
-            stem = f"L01_{subject}_R01_A17_N01"
-            names = [c.replace("_R", " R").replace("_T", " T") for c in info["channels"]]  # 'head RX' as published
-            data = pd.DataFrame(signal, columns=names)
-            data.insert(0, "classlabel", classes)
-            data.insert(0, "sample", np.arange(n))
-            for c in ("RX", "RY", "RZ", "TX", "TY", "TZ"):
-                data[f"lower_back {c}"] = 0.0
-            data_name = stem + "_norm_data.csv"
-        data.to_csv(folder / data_name, index=False)
-        labels = pd.DataFrame(np.zeros((n, 19), int), columns=lara.ATTRIBUTE_NAMES)
-        labels.insert(0, "Class", classes)
-        labels["I-A_GaitCycle"] = (classes == 1).astype(int)
-        labels.to_csv(folder / f"{stem}_labels.csv", index=False)
-    return root
-
 
 @pytest.mark.parametrize("sensors, subjects, channels", [
     ("mbientlab", [f"S{i:02d}" for i in range(7, 15)], 30),
@@ -154,6 +123,9 @@ def test_lara_folder_errors(tmp_path):
     with pytest.raises(InputError, match="no such dataset folder"):
         lara.recordings(tmp_path / "absent")
     (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no LARa subject folders"):
+        lara.recordings(tmp_path / "empty")
+    (tmp_path / "empty" / "S07").mkdir()
     with pytest.raises(InputError, match="no LARa recordings"):
         lara.recordings(tmp_path / "empty")
 

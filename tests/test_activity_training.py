@@ -30,7 +30,7 @@ def test_learns_synthetic_activities(tiny_activity, tmp_path, name):
     assert "val_weighted_f1" in header and "val_mean_f1" in header
     config = json.loads((tmp_path / name / "config.json").read_text())
     assert config["optimizer"] == "rmsprop" and config["monitor"] == "val_weighted_f1"
-    assert config["data_options"] == {"window": 50, "stride": 25, "sensors": "mbientlab"}
+    assert config["data_options"] == {"window": 50, "stride": 25, "sensors": "mbientlab", "protocol": "authors"}
 
 
 def test_attribute_head_learns_and_decodes_to_classes(tmp_path):
@@ -68,7 +68,7 @@ def test_cli_trains_a_btcnn_on_a_npz_and_evaluates_it(tmp_path):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["train", "btcnn-conv1", "--data", "{tmp}/bad.npz", "--out", "{tmp}/out"], "missing array 'y'"),
-    (["train", "bipedalnet", "--window", "50", "--out", "{tmp}/out"], "--window and --stride are for the tcnn"),
+    (["train", "bipedalnet", "--window", "50", "--out", "{tmp}/out"], "--window, --stride and --lara-protocol are for the tcnn"),
     (["train", "tcnn", "--data", "{tmp}/absent", "--out", "{tmp}/out"], "no such dataset folder"),
     (["reproduce", "btcnn", "--learning-rates", "fast", "--out", "{tmp}/out"], "not a comma-separated list"),
 ])

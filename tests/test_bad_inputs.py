@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import TINY, write_walk
+from conftest import TINY, write_lara, write_ouisir, write_png, write_walk
 from gaitbnn.cli import main
 
 
@@ -57,8 +57,22 @@ CASES = [
      "NaN or infinite", 1),
     ("data-not-a-number", lambda t, r: train_on(edit_row(padova(t), "u002_w002", "gyroscope", 3, "1\t0\t?\t0")),
      "not a number", 1),
-    ("data-unsorted-time", lambda t, r: train_on(edit_row(padova(t), "u002_w002", "gyroscope", 3, "0\t0\t0\t0")),
-     "timestamps do not increase", 1),
+    ("data-one-walk-split-walks", lambda t, r: train_on(_one_walk_user(padova(t))) + ["--split", "walks"],
+     "needs at least 2 per user", 1),
+    ("data-duplicates-only", lambda t, r: train_on(_all_duplicates(t)), "pass --keep-duplicates", 1),
+    ("inspect-missing", lambda t, r: ["data", t / "absent"], "no such dataset folder or file", 1),
+    ("inspect-unknown-layout", lambda t, r: ["data", t / "empty"], "not a known dataset layout", 1),
+    ("inspect-unknown-family", lambda t, r: ["data", "synthetic", "--family", "eeg"], "'--family'", 2),
+    ("inspect-ouisir-bad-header", lambda t, r: ["data", f"ouisir:{_ouisir_cols(t, 9)}"], "header says cols: 9", 1),
+    ("inspect-casia-nothing-usable", lambda t, r: ["data", _casia_near_empty(t)], "no usable CASIA-B sequence", 1),
+    ("inspect-lara-no-class", lambda t, r: ["data", _lara_without_class(t)], "no 'Class' (or 'class') column", 1),
+    ("split-unknown", lambda t, r: ["train", "bipedalnet", "--split", "people", "--out", "{tmp}/out"], "'--split'", 2),
+    ("split-on-activity-model", lambda t, r: ["train", "tcnn", "--split", "walks", "--out", "{tmp}/out"],
+     "are for the gait models", 1),
+    ("lara-protocol-on-gait-model", lambda t, r: ["train", "bipedalnet", "--lara-protocol", "majority", "--out",
+                                                  "{tmp}/out"], "--lara-protocol are for the tcnn", 1),
+    ("reproduce-split-other-paper", lambda t, r: ["reproduce", "btcnn", "--split", "walks", "--out", "{tmp}/out"],
+     "are for 'reproduce bipedalnet'", 1),
     ("data-too-few-samples", lambda t, r: train_on(_short_user(padova(t))), "needs at least 5", 1),
     ("data-missing-sensor", lambda t, r: train_on(_unlink(padova(t) / "u001_w002" / "u001_w002_gyroscope.log")),
      "missing u001_w002_gyroscope.log", 1),
@@ -124,6 +138,41 @@ def _write(path, text):
 def _unlink(path):
     path.unlink()
     return path.parents[1]
+
+
+def _one_walk_user(root):
+    write_walk(root, 9, 1, seconds=20)
+    return root
+
+
+def _all_duplicates(tmp):
+    root = tmp / "dups"
+    first = write_walk(root, 1, 1, seconds=20)
+    copy = root / "u002_w001"  # the same recording filed under a second user
+    copy.mkdir()
+    for log in first.iterdir():
+        (copy / log.name.replace("u001_w001", "u002_w001")).write_bytes(log.read_bytes())
+    return root
+
+
+def _ouisir_cols(tmp, cols):
+    path = write_ouisir(tmp / "ou" / "T0_ID000001_Walk1.csv", 600)
+    path.write_text(path.read_text().replace("cols: 6", f"cols: {cols}"))
+    return path.parent
+
+
+def _casia_near_empty(tmp):
+    noise = np.zeros((30, 40))
+    noise[3, 3:10] = 1
+    write_png(tmp / "casia" / "001" / "nm-01" / "090" / "001-nm-01-090-001.png", noise)
+    return tmp / "casia"
+
+
+def _lara_without_class(tmp):
+    root = write_lara(tmp / "imu", "mbientlab", ["S07", "S08"], seconds=1.0)
+    labels = root / "S07" / "L01_S07_R01_labels.csv"
+    labels.write_text(labels.read_text().replace("Class,", "Label,", 1))
+    return root
 
 
 def _short_user(root):

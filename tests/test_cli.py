@@ -66,7 +66,7 @@ def test_reproduce_prints_paper_beside_measured(tmp_path):
     for text in ("Table 2", "98.05", "41.45", "95.91", "1.28", "SYNTHETIC", "296416 / 296416"):
         assert text in result.output, text
     table = (out / "table2.csv").read_text().splitlines()
-    assert table[0] == "model,params (paper / measured),memory MB (paper / measured),accuracy % (paper / measured),data"
+    assert table[0] == "model,params (paper / measured),memory MB (paper / measured),accuracy % (paper / measured),split,data"
     assert len(table) == 4 and all(row.endswith(",synthetic") for row in table[1:])
     assert "SYNTHETIC" in (out / "table2.md").read_text()
     rerun = invoke("reproduce", "bipedalnet", "--data", "synthetic:users=4,seconds=40", "--epochs", 1, "--out", out)

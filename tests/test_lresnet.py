@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
 
+from conftest import write_png
 from gaitbnn import export, models
 from gaitbnn.data import casia_b, gei, synthetic_gei
+from gaitbnn.data.problems import Problems
 from gaitbnn.errors import InputError
 from gaitbnn.models import lresnet
 
@@ -55,11 +56,6 @@ def test_binary_variant_exports_with_binary_ops_and_parity(tmp_path):
 
 # --- GEIs --------------------------------------------------------------------------------------------------------
 
-def write_png(path, array):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray((np.asarray(array) * 255).astype(np.uint8)).save(path)
-
-
 def test_gei_builder_crops_scales_centres_and_averages(tmp_path, monkeypatch):
     monkeypatch.setenv("GAITBNN_CACHE", str(tmp_path / "cache"))
     root = tmp_path / "casia"
@@ -88,7 +84,7 @@ def test_gei_builder_bad_images(tmp_path, monkeypatch):
     monkeypatch.setenv("GAITBNN_CACHE", str(tmp_path / "cache"))
     empty = tmp_path / "empty" / "001" / "nm-01" / "090"
     write_png(empty / "a.png", np.zeros((10, 10)))
-    with pytest.raises(InputError, match="every frame is empty"):
+    with pytest.raises(InputError, match="no usable CASIA-B sequence"):
         casia_b.records(tmp_path / "empty", progress=None)
     broken = tmp_path / "broken" / "001" / "nm-01" / "090"
     broken.mkdir(parents=True)
@@ -120,9 +116,19 @@ def test_protocol_excludes_four_views_and_keeps_train_and_test_disjoint():
     assert len(train) == 3 * 7 * 4 and len(test) == 3 * 7 * 6
 
 
+def test_protocol_skips_incomplete_subject_views_with_one_listed_problem():
+    records = [r for r in synthetic_gei.records(subjects=3, height=8, width=8)
+               if not (r.subject in ("002", "003") and r.condition == "nm" and r.sequence == 3 and r.view == 72)]
+    problems = Problems()
+    train, test = gei.split(records, "here", problems)
+    assert {(r.subject, r.view) for r in train + test if r.view == 72} == {("001", 72)}
+    assert len(train) == 3 * 7 * 4 - 2 * 4 and len(test) == 3 * 7 * 6 - 2 * 6  # both whole subject-views left out
+    (item,) = problems.as_list()
+    assert item["count"] == 2 and item["examples"] == ["002@072 (no nm-03)", "003@072 (no nm-03)"]
+
+
 @pytest.mark.parametrize("drop, message", [
-    (lambda r: r.subject == "002" and r.condition == "nm" and r.sequence == 3 and r.view == 72,
-     "subject 002 has no nm-03 at view 072"),
+    (lambda r: r.condition == "nm" and r.sequence == 3, "no subject has nm-01 to nm-04 at any view"),
     (lambda r: r.condition == "cl", "no CL sequences"),
     (lambda r: 36 <= r.view <= 144, "no GEIs at views 36-144"),
 ])

@@ -133,7 +133,7 @@ def write_ouisir(root, people=3, samples=800):
     for p in range(people):
         rows = [",".join(f"{v:.4f}" for v in (0, 0, 0, np.sin(0.2 * k + p), np.cos(0.1 * k), 1.0))
                 for k in range(samples)]
-        (root / f"T0_ID{p + 104:06d}_Center_seq0.csv").write_text("Gx,Gy,Gz,Ax,Ay,Az\n" + "\n".join(rows) + "\n")
+        (root / f"T0_ID{p + 104:06d}_Center_seq0.csv").write_text(f"rows: {samples}\ncols: 6\n" + "\n".join(rows) + "\n")
     return root
 
 
@@ -145,7 +145,8 @@ def test_loaders_read_their_layouts(tmp_path, padova_tree):
     assert {r.user for r in zju} == {"subj_023", "subj_024"} and zju[0].session == "session_1/rec_1"
     assert zju[0].signal.shape == (1100, 3)  # useful.txt: samples 100..1200
     ou = ou_isir.recordings(write_ouisir(tmp_path / "ou"))
-    assert [r.user for r in ou] == ["ID000104", "ID000105", "ID000106"] and ou[0].signal[0, 2] == 1.0
+    assert [r.user for r in ou] == ["ID000104", "ID000105", "ID000106"]
+    assert ou[0].signal[0, 2] == pytest.approx(9.80665)  # 1 g, read in m/s^2 like every other source
     data = auth.load(f"mcgill:{tmp_path / 'mcgill'}")
     assert data.people == ["01", "02"] and data.images.shape[1:] == spectrogram.SHAPE and not data.synthetic
     assert set(data.sessions) == {0, 1} and len(set(data.train) & set(data.test)) == 0

@@ -1,26 +1,82 @@
 """Data sources (one module per dataset, plus synthetic) and the ``Dataset`` they feed."""
+import re
+from pathlib import Path
+
 from gaitbnn.data.dataset import Dataset, is_synthetic, load  # noqa: F401
+from gaitbnn.errors import InputError
 
-FAMILIES = ("gait", "activity", "gei", "auth")
+GAIT, ACTIVITY, GEI, AUTH = "gait", "activity", "gei", "auth"
+FAMILY_NAMES = (GAIT, ACTIVITY, GEI, AUTH)
+AUTH_PREFIXES = ("mcgill", "idnet", "zju", "ouisir")
+# The options each family's loader takes (``load_family``), as they are stored in a run's config.json.
+OPTIONS = {GAIT: ("window_seconds", "split", "keep_duplicates"), ACTIVITY: ("window", "stride", "protocol"),
+           GEI: (), AUTH: ()}
 
 
-def load_family(family, spec="synthetic", seed=0, input_shape=None, options=None):
+def load_family(family, spec="synthetic", seed=0, input_shape=None, options=None, warn=True):
     """The dataset a model family trains on: gait walks (Padova), activity windows (LARa, .npz), GEIs (CASIA-B)
     or accelerometer spectrograms (McGill, IDNet, ZJU-GaitAcc, OU-ISIR).
 
-    ``options``: ``window_seconds`` for gait; ``window`` and ``stride`` (time steps) for activity.
+    ``options`` (``OPTIONS``): ``window_seconds``, ``split`` and ``keep_duplicates`` for gait; ``window``,
+    ``stride`` and ``protocol`` for activity. With ``warn``, each quirk the loader handled is printed as one
+    ``warning:`` line on stderr (``data.problems``).
     """
-    options = {k: v for k, v in (options or {}).items() if v is not None}
-    if family == "auth":  # spectrograms for the siamese networks (an AuthData, with x_test and input_shape)
+    options = {k: v for k, v in (options or {}).items() if v is not None and k in OPTIONS.get(family, ())}
+    if family == AUTH:  # spectrograms for the siamese networks (an AuthData, with x_test and input_shape)
         from gaitbnn.data import auth
 
-        return auth.load(spec, seed=seed)
-    if family == "gei":
+        dataset = auth.load(spec, seed=seed)
+    elif family == GEI:
         from gaitbnn.data import gei
 
-        return gei.load(spec, seed=seed, input_shape=input_shape)
-    if family == "activity":
+        dataset = gei.load(spec, seed=seed, input_shape=input_shape)
+    elif family == ACTIVITY:
         from gaitbnn.data import activity
 
-        return activity.load(spec, seed=seed, window=options.get("window"), stride=options.get("stride"))
-    return load(spec, input_shape, seed=seed, **{k: v for k, v in options.items() if k == "window_seconds"})
+        dataset = activity.load(spec, seed=seed, **options)
+    else:
+        dataset = load(spec, input_shape, seed=seed, **options)
+    if warn and dataset.problems:
+        dataset.problems.warn()
+    return dataset
+
+
+def detect_family(spec):
+    """The family a ``--data`` source belongs to, from its form or its folder layout; None if unknown."""
+    spec = str(spec)
+    prefix = spec.split(":")[0]
+    if prefix in AUTH_PREFIXES:
+        return AUTH
+    if is_synthetic(spec):
+        return GAIT
+    path = Path(spec)
+    if spec.endswith(".npz") or path.is_file():
+        return ACTIVITY
+    if not path.is_dir():
+        return None
+    children = [p for p in path.iterdir() if p.is_dir()]
+    if any(re.match(r"^u\d+_w\d+$", p.name) for p in children):
+        return GAIT
+    if any(re.match(r"^\d{3}$", p.name) for p in children) or any(path.rglob("[0-9][0-9][0-9]-*-[0-9][0-9]-*.png")):
+        return GEI
+    from gaitbnn.data import lara
+
+    if lara.subject_root(path) is not None:
+        return ACTIVITY
+    return None
+
+
+def family_of(spec, family=None):
+    """``family`` if given, else the detected family of ``spec``; an InputError when neither is known."""
+    if family:
+        if family not in FAMILY_NAMES:
+            raise InputError(f"--family {family}: use one of {', '.join(FAMILY_NAMES)}")
+        return family
+    found = detect_family(spec)
+    if found is None:
+        if not is_synthetic(spec) and not Path(str(spec)).exists():
+            raise InputError(f"{spec}: no such dataset folder or file: pass a dataset folder, a .npz file, "
+                             f"{':PATH, '.join(AUTH_PREFIXES)}:PATH or 'synthetic'")
+        raise InputError(f"{spec}: not a known dataset layout (Padova uUUU_wWWW/, LARa Sxx/, CASIA-B 001/nm-01/090/ "
+                         "or .npz): see the README's dataset layouts, or pass --family")
+    return found

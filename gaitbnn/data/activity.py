@@ -6,6 +6,13 @@ T = 200 / stride 25 for MoCap). Every channel is mapped to [0, 1] from training
 statistics only: the range mean +- 2 standard deviations of the training
 samples, clipped (the LARa preprocessing's range, robust to sensor spikes).
 The Gaussian noise of thesis Sec. 5.3.1 is part of the models (training only).
+
+``protocol`` (``lara.PROTOCOLS``, recorded in the run's ``config.json``) says how
+LARa windows are labelled: ``authors`` (the default: the LARa authors' code and
+the thesis, Table 5.1.1 "C8: None - Will be ignored") deletes the rows of class
+"none" before windowing and gives a window the OR of its samples' attributes;
+``majority`` keeps every row and the most frequent attribute vector of the
+window's majority class.
 """
 from pathlib import Path
 
@@ -14,6 +21,7 @@ from sklearn.model_selection import train_test_split
 
 from gaitbnn.data import dataset, lara, npz, synthetic_activity
 from gaitbnn.data.dataset import Dataset
+from gaitbnn.data.problems import Problems
 from gaitbnn.data.windows import sliding
 from gaitbnn.errors import InputError
 
@@ -64,7 +72,35 @@ def _seeded_subject_assignment(subjects, seed):
             "train": list(unique[n_val + n_test:])}
 
 
-def _from_recordings(recordings, sensors, window, stride, source, description, synthetic):
+def recording_summary(recordings, rate):
+    """subjects / recordings / seconds / sample_rate_hz of activity recordings sampled at ``rate`` Hz."""
+    return {"subjects": len({r.subject for r in recordings}), "recordings": len(recordings),
+            "seconds": round(sum(len(r.signal) for r in recordings) / rate, 2),
+            "sample_rate_hz": {"min": rate, "median": rate, "max": rate}}
+
+
+def apply_protocol(recordings, protocol, problems):
+    """The recordings as the protocol windows them: ``authors`` deletes the rows of class "none"."""
+    if protocol not in lara.PROTOCOLS:
+        raise InputError(f"--lara-protocol {protocol}: use one of {', '.join(lara.PROTOCOLS)}")
+    if protocol != "authors":
+        return recordings
+    out = []
+    for r in recordings:
+        keep = r.classes != lara.NONE_CLASS
+        if not keep.all():
+            problems.add("none_rows_deleted", 'rows of class 7 "none" deleted before windowing (authors\' protocol)',
+                         r.origin, int((~keep).sum()))
+        out.append(lara.ActivityRecording(r.subject, r.signal[keep], r.classes[keep],
+                                          None if r.attributes is None else r.attributes[keep], r.origin))
+    return out
+
+
+def _from_recordings(recordings, sensors, window, stride, source, description, synthetic, protocol="authors",
+                     problems=None):
+    problems = problems if problems is not None else Problems()
+    summary = recording_summary(recordings, lara.SENSORS[sensors]["rate"])
+    recordings = apply_protocol(recordings, protocol, problems)
     window = int(window or lara.SENSORS[sensors]["window"])
     stride = int(stride or lara.SENSORS[sensors]["stride"])
     assignment = lara.SPLITS["thesis" if synthetic else lara.SENSORS[sensors]["split"]]
@@ -74,7 +110,8 @@ def _from_recordings(recordings, sensors, window, stride, source, description, s
     low, high = fit_range(np.concatenate([r.signal for r in train_recordings]))
     xs, ys, attrs, subjects = [], [], [], []
     for r in recordings:
-        x, y, a = sliding(r.signal, r.classes, r.attributes, window, stride)
+        x, y, a = sliding(r.signal, r.classes, r.attributes, window, stride,
+                          rule="or" if protocol == "authors" else "majority")
         xs.append(normalize(x, low, high))
         ys.append(y)
         attrs.append(a)
@@ -84,12 +121,14 @@ def _from_recordings(recordings, sensors, window, stride, source, description, s
         raise InputError(f"{source}: every recording is shorter than one window of {window} samples: "
                          "pass a smaller --window")
     parts = _subject_split(np.array(subjects), assignment, source)
-    description = f"{description}; windows of {window} steps, stride {stride}; subjects " + " / ".join(
-        f"{k} {','.join(assignment[k])}" for k in ("train", "val", "test"))
-    return _dataset(x, y, a, parts, lara.CLASS_NAMES, lara.ATTRIBUTE_NAMES, list(lara.SENSORS[sensors]["channels"]),
+    description = f"{description}; windows of {window} steps, stride {stride}, {protocol} protocol; subjects " + \
+        " / ".join(f"{k} {','.join(assignment[k])}" for k in ("train", "val", "test"))
+    data = _dataset(x, y, a, parts, lara.CLASS_NAMES, lara.ATTRIBUTE_NAMES, list(lara.SENSORS[sensors]["channels"]),
                     synthetic, description, source,
                     {"low": low.tolist(), "high": high.tolist(), "range": "mean +- 2 std of training samples"},
-                    {"window": window, "stride": stride, "sensors": sensors})
+                    {"window": window, "stride": stride, "sensors": sensors, "protocol": protocol})
+    data.summary, data.problems = summary, problems
+    return data
 
 
 def _dataset(x, y, a, parts, class_names, attribute_names, channel_names, synthetic, description, source,
@@ -133,22 +172,31 @@ def _from_npz(path, seed):
     low, high = fit_range(x[parts["train"]].reshape(-1, x.shape[2]))
     x = normalize(x, low, high)
     description = f"windows from {path} ({len(y)} x {x.shape[1]} steps x {x.shape[2]} channels, {how})"
-    return _dataset(x, y, attributes, parts, data["class_names"], names, [f"ch{i}" for i in range(x.shape[2])],
-                    False, description, str(path),
-                    {"low": low.tolist(), "high": high.tolist(), "range": "mean +- 2 std of training samples"},
-                    {"window": int(x.shape[1]), "stride": None, "sensors": None})
+    dataset = _dataset(x, y, attributes, parts, data["class_names"], names, [f"ch{i}" for i in range(x.shape[2])],
+                       False, description, str(path),
+                       {"low": low.tolist(), "high": high.tolist(), "range": "mean +- 2 std of training samples"},
+                       {"window": int(x.shape[1]), "stride": None, "sensors": None})
+    # An .npz holds windows, not recordings: no durations or rates to report.
+    dataset.summary = {"subjects": None if data["subject"] is None else len(set(data["subject"])),
+                       "recordings": None, "seconds": None, "sample_rate_hz": None}
+    return dataset
 
 
-def load(spec="synthetic", seed=0, window=None, stride=None):
-    """The train / val / test windows of ``spec``: 'synthetic[:options]', a LARa folder, or a .npz file."""
+def load(spec="synthetic", seed=0, window=None, stride=None, protocol="authors"):
+    """The train / val / test windows of ``spec``: 'synthetic[:options]', a LARa folder, or a .npz file.
+
+    ``protocol``: how LARa recordings (real or synthetic) are windowed (``lara.PROTOCOLS``).
+    """
     spec = str(spec)
     if spec.split(":")[0] == "synthetic":
         options = parse_synthetic(spec)
         recs = synthetic_activity.recordings(**options)
         description = (f"SYNTHETIC LARa-shaped activity data ({options['sensors']}: {options['subjects']} subjects x "
                        f"{options['seconds']:g} s, seed {options['seed']}), not the LARa dataset")
-        return _from_recordings(recs, options["sensors"], window, stride, spec, description, True)
+        return _from_recordings(recs, options["sensors"], window, stride, spec, description, True, protocol)
     if spec.endswith(".npz") or Path(spec).is_file():
         return _from_npz(spec, seed)
-    sensors, recs = lara.recordings(spec)
-    return _from_recordings(recs, sensors, window, stride, spec, f"LARa {sensors} at {spec}", False)
+    problems = Problems()
+    sensors, recs = lara.recordings(spec, problems)
+    return _from_recordings(recs, sensors, window, stride, spec, f"LARa {sensors} at {spec}", False, protocol,
+                            problems)

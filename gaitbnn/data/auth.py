@@ -12,7 +12,7 @@ samples ("the datasets are split into 80% for training and 20% for testing"),
 drawn with the seed; both representations are standardized with the training
 part's statistics.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List
 
 import numpy as np
@@ -20,6 +20,8 @@ from sklearn.model_selection import train_test_split
 
 from gaitbnn.data import mcgill, ou_isir, padova, spectrogram, synthetic, zju_gaitacc
 from gaitbnn.data.dataset import parse_synthetic
+from gaitbnn.data.problems import Problems
+from gaitbnn.data.recordings import summary
 from gaitbnn.errors import InputError
 
 SOURCES = {"mcgill": (mcgill.recordings, "McGill"), "idnet": (padova.recordings, "IDNet (Padova)"),
@@ -42,6 +44,8 @@ class AuthData:
     description: str
     source: str
     normalization: dict = None  # image_mean, image_std (scalars), window_mean, window_std (per axis)
+    summary: dict = field(default_factory=dict)  # subjects, recordings, seconds, sample_rate_hz as read
+    problems: Problems = field(default_factory=Problems)
 
     @property
     def classes(self):
@@ -56,7 +60,7 @@ class AuthData:
         return self.images[self.test]
 
 
-def _recordings(spec):
+def _recordings(spec, problems):
     kind, _, path = spec.partition(":")
     if kind == "synthetic":
         options = parse_synthetic(spec, SYNTHETIC)
@@ -68,7 +72,7 @@ def _recordings(spec):
     if kind not in SOURCES or not path:
         raise InputError(f"--data {spec}: name the source as synthetic, {':PATH, '.join(SOURCES)}:PATH")
     reader, label = SOURCES[kind]
-    recs = reader(path)
+    recs = reader(path, problems)
     if kind == "idnet":  # the Padova walks carry the gyroscope too
         recs = [type(r)(r.user, r.session, r.times, r.signal[:, :3], r.origin) for r in recs]
     return recs, False, f"{label} at {path}"
@@ -81,12 +85,16 @@ def load(spec="synthetic", seed=0, split=True, reference=None):
     (an ``AuthData``): attackers' samples go through the enrolled users' pipeline, as on the phone.
     """
     spec = str(spec)
-    recs, synthetic_data, description = _recordings(spec)
+    problems = Problems()
+    recs, synthetic_data, description = _recordings(spec, problems)
     people = sorted({r.user for r in recs})
     session_names = {p: sorted({r.session for r in recs if r.user == p}) for p in people}
     segs, ys, sessions = [], [], []
     for r in recs:
         cut = spectrogram.segments(r.times, r.signal)
+        if not len(cut):
+            problems.add("shorter_than_a_segment", f"recordings shorter than one {spectrogram.SEGMENT_SECONDS:g} s "
+                         "segment (no sample from them)", r.origin)
         segs.append(cut)
         ys += [people.index(r.user)] * len(cut)
         sessions += [session_names[r.user].index(r.session)] * len(cut)
@@ -120,4 +128,4 @@ def load(spec="synthetic", seed=0, split=True, reference=None):
     return AuthData(images.astype(np.float32), windows.astype(np.float32), y, sessions, np.sort(train),
                     np.sort(test), people, synthetic_data,
                     f"{description}; {len(y)} segments of 5.12 s ({len(train)} train / {len(test)} test)", spec,
-                    norm)
+                    norm, summary(recs), problems)

@@ -11,13 +11,21 @@ nm/bg/cl, sequence, view) anywhere under PATH.
 A GEI is built per sequence: each frame is thresholded at half intensity, cropped
 to the silhouette's bounding box, scaled to the GEI height (aspect kept), and
 placed with its horizontal centroid at the centre column; the GEI is the mean of
-those frames. Frames with no silhouette pixel are skipped (CASIA-B has some); a
-sequence with none left, or an unreadable image, is an error. Built GEIs are
+those frames.
+
+Real archives are incomplete (``REAL-LAYOUTS.md``; OpenGait's and GaitSet's
+pretreatment, which "ignore" subject 005's incomplete data and drop frames with
+``img.sum() <= 10000``): near-empty frames (grey levels summing to at most
+``NEAR_EMPTY_SUM``, about 40 white pixels) are dropped; an empty view folder, a
+sequence with no usable frame and an all-black precomputed GEI are skipped; each
+kind is counted with the parts it names (``data.problems``), and only an archive
+with nothing usable left is an error. An unreadable image is an error. Built GEIs are
 cached in an .npz (``$GAITBNN_CACHE``, default ``~/.cache/gaitbnn``) keyed by
 the files' names, sizes and times, so a second run does not rebuild them. The
 loader never writes into PATH.
 """
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -25,10 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitbnn import runs
+from gaitbnn.atomic import atomic_path
 from gaitbnn.data.folders import dataset_root
+from gaitbnn.data.problems import Problems, collector
+from gaitbnn.progress import Progress
 from gaitbnn.errors import InputError
 
+NEAR_EMPTY_SUM = 10000  # sum of 0-255 grey levels at or below which a frame is dropped (public pretreatment)
 GEI_NAME = re.compile(r"^(\d{3})-(nm|bg|cl)-(\d{2})-(\d{3})$")
 SEQUENCE = re.compile(r"^(nm|bg|cl)-(\d{2})$")
 
@@ -75,12 +86,21 @@ def normalize_silhouette(frame, height, width):
     return out
 
 
-def build_gei(frame_paths, height, width, where):
-    """The GEI of one sequence: the mean of its normalized silhouettes (Eq. 1a)."""
-    frames = [normalize_silhouette(read_image(p), height, width) for p in frame_paths]
-    frames = [f for f in frames if f is not None]
+def build_gei(frame_paths, height, width, where, problems=None):
+    """The GEI of one sequence: the mean of its normalized silhouettes (Eq. 1a); None when no frame is usable."""
+    problems = collector(problems)
+    frames = []
+    for path in frame_paths:
+        image = read_image(path)
+        if image.sum() * 255.0 <= NEAR_EMPTY_SUM:
+            problems.add("near_empty_frames", f"near-empty silhouette frames dropped (grey sum <= {NEAR_EMPTY_SUM})",
+                         str(path))
+            continue
+        frame = normalize_silhouette(image, height, width)
+        if frame is not None:
+            frames.append(frame)
     if not frames:
-        raise InputError(f"{where}: every frame is empty (no silhouette pixel): remove the sequence")
+        return None
     return np.mean(frames, axis=0).astype(np.float32)
 
 
@@ -98,18 +118,24 @@ def _records_from_arrays(arrays):
             zip(arrays["subject"], arrays["condition"], arrays["sequence"], arrays["view"], arrays["image"])]
 
 
-def _save_cache(path, records):
+def _save_cache(path, records, problems):
     path.parent.mkdir(parents=True, exist_ok=True)
-    with runs.atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, subject=np.array([r.subject for r in records]),
+            np.savez(f, problems=np.array(json.dumps(problems.as_list())), subject=np.array([r.subject for r in records]),
                      condition=np.array([r.condition for r in records]),
                      sequence=np.array([r.sequence for r in records]), view=np.array([r.view for r in records]),
                      image=np.stack([r.image for r in records]))
 
 
-def records(path, height=64, width=64, progress=print):
-    """Every GEI under ``path``: built from silhouette frames (cached), or read when precomputed."""
+def _part(folder):
+    """'001/bg-01/090' for a view folder."""
+    return "/".join(folder.parts[-3:])
+
+
+def records(path, height=64, width=64, progress=print, problems=None):
+    """Every usable GEI under ``path``: built from silhouette frames (cached), or read when precomputed."""
+    problems = collector(problems)
     root = dataset_root(path, "CASIA-B silhouettes or GEIs", "001/nm-01/090/...")
     view_dirs = sorted(d for d in root.glob("*/*/*") if d.is_dir() and SEQUENCE.match(d.parent.name)
                        and d.name.isdigit())
@@ -118,18 +144,31 @@ def records(path, height=64, width=64, progress=print):
         cache = _cache_path(root, files, height, width)
         if cache.exists():
             with np.load(cache) as arrays:
-                return _records_from_arrays(arrays)
-        out = []
-        for i, folder in enumerate(view_dirs):
-            frames = sorted(folder.glob("*.png"))
-            if not frames:
-                raise InputError(f"{folder}: no PNG frames: remove the empty folder or add its silhouettes")
-            condition, sequence = SEQUENCE.match(folder.parent.name).groups()
-            out.append(GEIRecord(folder.parent.parent.name, condition, int(sequence), int(folder.name),
-                                 build_gei(frames, height, width, folder)))
-            if progress and (i + 1) % 200 == 0:
-                progress(f"[casia-b] built {i + 1} / {len(view_dirs)} GEIs", flush=True)
-        _save_cache(cache, out)
+                problems.extend(Problems.from_list(json.loads(str(arrays["problems"]))) if "problems" in arrays
+                                else Problems())
+                out = _records_from_arrays(arrays)
+        else:
+            built = Problems()
+            out = []
+            timer = Progress(len(view_dirs), "[casia-b] building GEIs", progress)
+            for i, folder in enumerate(view_dirs):
+                timer.step(i + 1)
+                frames = sorted(folder.glob("*.png"))
+                if not frames:
+                    built.add("empty_view_folder", "CASIA-B view folders with no frame (skipped)", _part(folder))
+                    continue
+                gei = build_gei(frames, height, width, folder, built)
+                if gei is None:
+                    built.add("no_usable_frame", "CASIA-B sequences with no usable frame (skipped)", _part(folder))
+                    continue
+                condition, sequence = SEQUENCE.match(folder.parent.name).groups()
+                out.append(GEIRecord(folder.parent.parent.name, condition, int(sequence), int(folder.name), gei))
+            if out:
+                _save_cache(cache, out, built)
+            problems.extend(built)
+        if not out:
+            raise InputError(f"{root}: no usable CASIA-B sequence (every view folder is empty or its frames are "
+                             "near-empty): check the archive")
         return out
     geis = sorted(p for p in root.rglob("*.png") if GEI_NAME.match(p.stem))
     if not geis:
@@ -139,10 +178,13 @@ def records(path, height=64, width=64, progress=print):
         subject, condition, sequence, view = GEI_NAME.match(p.stem).groups()
         image = read_image(p)
         if image.max() <= 0:
-            raise InputError(f"{p}: the GEI is empty (all black): replace or remove it")
+            problems.add("empty_gei", "all-black precomputed GEIs (skipped)", str(p))
+            continue
         if image.shape != (height, width):
             image = normalize_gei_size(image, height, width)
         out.append(GEIRecord(subject, condition, int(sequence), int(view), image))
+    if not out:
+        raise InputError(f"{root}: every GEI is all black: check the files")
     return out
 
 

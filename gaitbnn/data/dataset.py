@@ -1,11 +1,20 @@
 """The ``Dataset`` every model trains on, and its construction from recordings.
 
-Split (BiPedalNet Sec. 2.3: an 80/20 split of the Padova dataset): 20% of each
-user's windows are the test set, drawn at random with the seed and stratified
-by user; 10% of the remaining 80% are held out for validation (learning-rate
-schedule and best checkpoint). Windows do not overlap, so no window and no
-sample is shared between splits. Each channel is standardized with the mean and
-standard deviation of the training windows only.
+Two splits (``SPLITS``):
+
+* ``windows`` (BiPedalNet Sec. 2.3, the default: "an 80/20 split" of the Padova
+  windows): 20% of each user's windows are the test set, drawn at random with the
+  seed and stratified by user; 10% of the remaining 80% are held out for
+  validation (learning-rate schedule and best checkpoint). Windows do not overlap,
+  so no sample is shared between splits, but neighbouring windows of one walk land
+  in train and test.
+* ``walks``: whole walks are held out, the honest biometric question ("the same
+  person on another walk?"). Per user, with the seed: 20% of the walks (at least
+  one) are the test set, then 10% of the rest (at least one when two or more
+  remain) the validation set; a user with a single walk is an input error.
+
+Each channel is standardized with the mean and standard deviation of the
+training windows only.
 """
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -14,13 +23,15 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from gaitbnn.data import padova, synthetic
-from gaitbnn.data.recordings import CHANNELS, windows_by_user
+from gaitbnn.data.problems import Problems
+from gaitbnn.data.recordings import CHANNELS, summary, windows_by_user
 from gaitbnn.errors import InputError
 
 TEST_FRACTION = 0.2
 VAL_FRACTION = 0.1
 MIN_WINDOWS_PER_USER = 5
 WINDOW_SECONDS = 2.0
+SPLITS = ("windows", "walks")
 
 
 @dataclass
@@ -47,6 +58,9 @@ class Dataset:
     attribute_table_classes: Optional[np.ndarray] = None
     options: dict = field(default_factory=dict)  # how the windows were cut (window, stride), for reruns
     test_groups: dict = field(default_factory=dict)  # per-test-item labels to score by (GEIs: view, condition)
+    # What the loader read (subjects, recordings, seconds, sample_rate_hz) and the quirks it handled.
+    summary: dict = field(default_factory=dict)
+    problems: Problems = field(default_factory=Problems)
 
     @property
     def input_shape(self):
@@ -90,12 +104,49 @@ def is_synthetic(spec):
     return str(spec).split(":")[0] == "synthetic"
 
 
-def load(spec="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW_SECONDS):
-    """Build the train/val/test windows for a model input of ``input_shape`` (channels, T, 1)."""
+def walk_split(y, walks, seed, test_fraction=TEST_FRACTION, val_fraction=VAL_FRACTION, users=None):
+    """(train, val, test) window indices holding out whole walks per user (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    parts = {"train": [], "val": [], "test": []}
+    for label in np.unique(y):
+        mine = np.flatnonzero(y == label)
+        names = sorted(set(walks[mine]))
+        if len(names) < 2:
+            who = users[label] if users is not None else label
+            raise InputError(f"user {who} has {len(names)} walk ({names[0] if names else 'none'}): --split walks "
+                             "holds out whole walks and needs at least 2 per user; use --split windows")
+        rng.shuffle(names)
+        n_test = max(1, int(round(test_fraction * len(names))))
+        rest = names[n_test:]
+        n_val = max(1, int(round(val_fraction * len(rest)))) if len(rest) >= 2 else 0
+        chosen = {"test": names[:n_test], "val": rest[:n_val], "train": rest[n_val:]}
+        for part, held in chosen.items():
+            parts[part].append(mine[np.isin(walks[mine], held)])
+    return tuple(np.sort(np.concatenate(parts[k])) for k in ("train", "val", "test"))
+
+
+def window_split(y, seed):
+    """(train, val, test) window indices: 80/20 stratified by user, then 10% of the 80 for validation."""
+    idx = np.arange(len(y))
+    rest, test = train_test_split(idx, test_size=TEST_FRACTION, stratify=y, random_state=seed)
+    train, val = train_test_split(rest, test_size=VAL_FRACTION, stratify=y[rest], random_state=seed)
+    return train, val, test
+
+
+def load(spec="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW_SECONDS, split="windows",
+         keep_duplicates=False):
+    """Build the train/val/test windows for a model input of ``input_shape`` (channels, T, 1).
+
+    ``split``: ``windows`` (the paper's) or ``walks`` (whole walks held out); ``keep_duplicates``: keep a
+    recording that a Padova folder files under two users (left out of both by default).
+    """
     spec = str(spec)
+    if split not in SPLITS:
+        raise InputError(f"--split {split}: use one of {', '.join(SPLITS)}")
     channels, samples = int(input_shape[0]), int(input_shape[1])
     if channels != len(CHANNELS):
         raise InputError(f"model input has {channels} rows; the gait data has {len(CHANNELS)} channels {CHANNELS}")
+    problems = Problems()
     if is_synthetic(spec):
         options = parse_synthetic(spec)
         recs = synthetic.recordings(**options)
@@ -104,14 +155,17 @@ def load(spec="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW
             f"{options['seconds']:g} s, seed {options['seed']}), not the Padova dataset"
         )
     else:
-        recs = padova.recordings(spec)
+        recs = padova.recordings(spec, problems, keep_duplicates=keep_duplicates)
         description = f"Padova (IDNet) gait dataset at {spec}"
-    x, y, users = windows_by_user(recs, samples, window_seconds, MIN_WINDOWS_PER_USER)
+    x, y, walks, users = windows_by_user(recs, samples, window_seconds, MIN_WINDOWS_PER_USER)
     if len(users) < 2:
         raise InputError(f"{spec}: only {len(users)} user found; identification needs at least 2 users")
-    idx = np.arange(len(y))
-    rest, test = train_test_split(idx, test_size=TEST_FRACTION, stratify=y, random_state=seed)
-    train, val = train_test_split(rest, test_size=VAL_FRACTION, stratify=y[rest], random_state=seed)
+    if split == "walks":
+        train, val, test = walk_split(y, walks, seed, users=users)
+        if not len(val):  # every user has exactly two walks: validate on training windows held out at random
+            train, val = train_test_split(train, test_size=VAL_FRACTION, stratify=y[train], random_state=seed)
+    else:
+        train, val, test = window_split(y, seed)
     mean = x[train].mean(axis=(0, 2), keepdims=True)
     std = x[train].std(axis=(0, 2), keepdims=True) + 1e-6
 
@@ -119,14 +173,17 @@ def load(spec="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW
         return ((x[part] - mean) / std)[..., None].astype(np.float32), y[part]
 
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = prepare(train), prepare(val), prepare(test)
+    split_text = "whole walks held out per user" if split == "walks" else "windows split at random"
     return Dataset(
         x_tr, y_tr, x_va, y_va, x_te, y_te,
         class_names=users,
         channel_names=list(CHANNELS),
         synthetic=is_synthetic(spec),
-        description=f"{description}; {window_seconds:g} s windows of {samples} samples",
+        description=f"{description}; {window_seconds:g} s windows of {samples} samples; split: {split_text}",
         source=spec,
         normalization={"mean": mean.ravel().tolist(), "std": std.ravel().tolist(),
                        "window_seconds": window_seconds, "samples": samples},
-        options={"window_seconds": window_seconds},
+        options={"window_seconds": window_seconds, "split": split, "keep_duplicates": bool(keep_duplicates)},
+        summary=summary(recs),
+        problems=problems,
     )

@@ -6,12 +6,18 @@ nm-04 are the training set and the rest (nm-05, nm-06, bg-01, bg-02, cl-01,
 cl-02) the test set, scored per view and per condition. A seeded 10% of the
 training GEIs (stratified by subject) is held out for validation (best
 checkpoint); no test GEI is used for it. GEIs are in [0, 1] as built.
+
+Real archives are incomplete (subject 005 is known to be): a subject whose
+nm-01..04 are not all there at a view is left out at that view (every condition),
+with one warning that lists those subject-views; a subject left with no view is
+left out. Only an archive with no complete subject-view is an error.
 """
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from gaitbnn.data import casia_b, synthetic_gei
 from gaitbnn.data.dataset import Dataset, parse_synthetic
+from gaitbnn.data.problems import Problems, collector
 from gaitbnn.errors import InputError
 
 EXCLUDED_VIEWS = (0, 18, 162, 180)
@@ -19,8 +25,9 @@ TRAIN_NM = (1, 2, 3, 4)
 VAL_FRACTION = 0.1
 
 
-def split(records, source):
-    """(train records, test records) by the protocol; a missing view, condition or NM sequence is an error."""
+def split(records, source, problems=None):
+    """(train records, test records) by the protocol; incomplete subject-views are skipped into ``problems``."""
+    problems = collector(problems)
     used = [r for r in records if r.view not in EXCLUDED_VIEWS]
     if not used:
         raise InputError(f"{source}: no GEIs at views 36-144 (0, 18, 162 and 180 are excluded by the protocol)")
@@ -30,12 +37,17 @@ def split(records, source):
         if not any(r.condition == condition for r in used):
             raise InputError(f"{source}: no {condition.upper()} sequences: the protocol tests NM, BG and CL")
     have = {(r.subject, r.view, r.sequence) for r in used if r.condition == "nm"}
+    incomplete = set()
     for subject in subjects:
         for view in views:
             missing = [q for q in TRAIN_NM if (subject, view, q) not in have]
             if missing:
-                raise InputError(f"{source}: subject {subject} has no nm-{missing[0]:02d} at view {view:03d}: the "
-                                 "protocol trains on nm-01 to nm-04 at every view; add it or remove the subject")
+                incomplete.add((subject, view))
+                problems.add("incomplete_subject_view", "CASIA-B subject-views without all of nm-01..04 (left out)",
+                             f"{subject}@{view:03d} (no {', '.join(f'nm-{q:02d}' for q in missing)})")
+    used = [r for r in used if (r.subject, r.view) not in incomplete]
+    if not used:
+        raise InputError(f"{source}: no subject has nm-01 to nm-04 at any view 36-144: the protocol trains on them")
     train = [r for r in used if r.condition == "nm" and r.sequence in TRAIN_NM]
     test = [r for r in used if not (r.condition == "nm" and r.sequence in TRAIN_NM)]
     return train, test
@@ -48,6 +60,7 @@ def _stack(records):
 def load(spec="synthetic", seed=0, input_shape=(64, 64, 1)):
     """Train / val / test GEIs of ``spec`` ('synthetic[:subjects=..]' or a CASIA-B folder) at ``input_shape``."""
     spec = str(spec)
+    problems = Problems()
     height, width = int(input_shape[0]), int(input_shape[1])
     if spec.split(":")[0] == "synthetic":
         options = parse_synthetic(spec, synthetic_gei.DEFAULTS)
@@ -57,10 +70,12 @@ def load(spec="synthetic", seed=0, input_shape=(64, 64, 1)):
                        f"seed {options['seed']}), not CASIA-B")
         synthetic = True
     else:
-        records = casia_b.records(spec, height, width)
+        records = casia_b.records(spec, height, width, problems=problems)
         description = f"CASIA-B at {spec}"
         synthetic = False
-    train, test = split(records, spec)
+    summary = {"subjects": len({r.subject for r in records}),
+               "recordings": len(records), "seconds": None, "sample_rate_hz": None}  # sequences, not time series
+    train, test = split(records, spec, problems)
     subjects = sorted({r.subject for r in train})
     index = {s: i for i, s in enumerate(subjects)}
     test = [r for r in test if r.subject in index]
@@ -77,4 +92,5 @@ def load(spec="synthetic", seed=0, input_shape=(64, 64, 1)):
         normalization={"range": "GEI grey levels in [0, 1]"},
         options={"height": height, "width": width},
         test_groups={"view": np.array([r.view for r in test]), "condition": np.array([r.condition for r in test])},
+        summary=summary, problems=problems,
     )

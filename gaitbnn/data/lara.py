@@ -13,7 +13,19 @@ one folder per subject, one CSV pair per recording)::
         L01_S01_R01_A17_N01_labels.csv     Class, I-A_GaitCycle, ..., VI-A_Error
 
 Lxx is the logistics scenario, Sxx the subject, Rxx the recording. A labels file
-holds one row per sample: the class (0-7) and the 19 binary attributes. The
+holds one row per sample: the class (0-7) and the 19 binary attributes.
+
+What real copies show (``REAL-LAYOUTS.md``: the LARa authors' preprocessing code and
+another LARa author's reader), all accepted:
+
+* the Zenodo archive unpacks to ``IMU data/S07/...`` and some copies have one more
+  ``IMU data/`` level: the subject folders are looked for up to two levels below PATH;
+* the class column is ``Class`` in mbientlab label files and ``class`` in MoCap ones;
+* ``Time`` is a datetime string (``%Y-%m-%d %H:%M:%S.%f``); it is not a channel and
+  is not parsed;
+* a data row with one field more than the header (an extra leading column) is read
+  without its first field, as the authors' reader does; a row with any other field
+  count is dropped; both are counted. The
 sensor set is recognized from the data header: the 30 mbientlab channels, or
 the 126 MoCap channels (21 joints x RX, RY, RZ, TX, TY, TZ; ``lower_back`` is
 dropped as in the LARa preprocessing, and spaces in names count as ``_``).
@@ -28,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from gaitbnn.data.folders import dataset_root
+from gaitbnn.data.problems import collector
 from gaitbnn.errors import InputError
 
 CLASS_NAMES = ["standing", "walking", "cart", "handling_upwards", "handling_centred", "handling_downwards",
@@ -56,6 +69,12 @@ SPLITS = {
 }
 _RECORDING = re.compile(r"^L\d+_(S\d+)_R\d+.*?(?:_norm_data)?$")
 _SUBJECT_FOLDER = re.compile(r"^S\d+$")
+NONE_CLASS = CLASS_NAMES.index("none")  # thesis Table 5.1.1: "C8: None - Will be ignored"
+# How windows are labelled (``--lara-protocol``): "authors" (the LARa authors' code, the thesis' reading):
+# rows of class "none" are deleted before windowing and a window's attributes are the OR over its samples;
+# "majority" (this project's first reading): every row kept, a window's attributes the most frequent vector
+# among the samples of its majority class.
+PROTOCOLS = ("authors", "majority")
 
 
 @dataclass
@@ -68,9 +87,27 @@ class ActivityRecording:
     origin: str
 
 
-def _read_csv(path, what):
+def _read_ragged(path, problems):
+    """Read a CSV whose rows may carry one leading field more than the header (the authors' reader's rule)."""
+    expected = len(pd.read_csv(path, nrows=0).columns)
+
+    def mend(fields):
+        if len(fields) == expected + 1:
+            problems.add("extra_leading_field", "LARa rows with an extra leading field (read without it)", str(path))
+            return fields[1:]
+        problems.add("ragged_row_dropped", "LARa rows with a wrong number of fields (dropped)", str(path))
+        return None
+
+    return pd.read_csv(path, skipinitialspace=True, engine="python", on_bad_lines=mend)
+
+
+def _read_csv(path, what, problems=None):
+    problems = collector(problems)
     try:
-        frame = pd.read_csv(path, skipinitialspace=True)
+        try:
+            frame = pd.read_csv(path, skipinitialspace=True)
+        except pd.errors.ParserError:
+            frame = _read_ragged(path, problems)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(f"{path}: cannot read the {what} ({first}): check the file") from None
@@ -103,19 +140,22 @@ def sensor_set(columns, path):
                      f"(e.g. {', '.join(missing[closest][:3])}): see the README for the layout")
 
 
-def read_recording(data_path):
+def read_recording(data_path, problems=None):
     """One recording (data CSV and its ``_labels.csv``) -> (sensor set, ActivityRecording)."""
     data_path = Path(data_path)
     match = _RECORDING.match(data_path.stem)
     labels_path = data_path.with_name(re.sub(r"_norm_data$", "", data_path.stem) + "_labels.csv")
     if not labels_path.is_file():
         raise InputError(f"{data_path}: no labels file {labels_path.name} beside it: each recording needs both")
-    data = _read_csv(data_path, "sensor data")
+    data = _read_csv(data_path, "sensor data", problems)
     sensors = sensor_set(data.columns, data_path)
     signal = _numeric(data, SENSORS[sensors]["channels"], data_path, "sensor")
-    labels = _read_csv(labels_path, "labels")
+    labels = _read_csv(labels_path, "labels", problems)
+    if "Class" not in labels.columns and "class" in labels.columns:  # MoCap label files (the annotation tool)
+        labels = labels.rename(columns={"class": "Class"})
     if "Class" not in labels.columns:
-        raise InputError(f"{labels_path}: no 'Class' column: a LARa labels file starts with Class, I-A_GaitCycle, ...")
+        raise InputError(f"{labels_path}: no 'Class' (or 'class') column: a LARa labels file starts with Class, "
+                         "I-A_GaitCycle, ...")
     missing = [a for a in ATTRIBUTE_NAMES if a not in labels.columns]
     if missing:
         raise InputError(f"{labels_path}: attribute columns missing ({', '.join(missing[:3])}...): "
@@ -136,15 +176,31 @@ def read_recording(data_path):
                                       str(data_path))
 
 
-def recordings(path):
+def subject_root(root):
+    """The folder holding the Sxx subject folders: ``root`` or up to two levels below (``IMU data/IMU data``)."""
+    for depth in range(3):
+        for folder in sorted(root.glob("/".join(["*"] * depth))) if depth else [root]:
+            if folder.is_dir() and any(d.is_dir() and _SUBJECT_FOLDER.match(d.name) for d in folder.iterdir()):
+                return folder
+    return None
+
+
+def recordings(path, problems=None):
     """All recordings under ``path`` -> (sensor set, [ActivityRecording]); one sensor set per folder."""
+    problems = collector(problems)
     root = dataset_root(path, "LARa 'IMU data' or 'MoCap data' folder", "S01/, S02/, ...; or a .npz file")
-    files = sorted(p for folder in root.iterdir() if folder.is_dir() and _SUBJECT_FOLDER.match(folder.name)
+    subjects = subject_root(root)
+    if subjects is None:
+        raise InputError(f"{root}: no LARa subject folders (S01/, S02/, ...) here or two levels below: point --data "
+                         "at the folder that holds S01/, S02/, ...")
+    if subjects != root:
+        problems.add("nested_folder", "subject folders found below PATH (read from there)", str(subjects))
+    files = sorted(p for folder in subjects.iterdir() if folder.is_dir() and _SUBJECT_FOLDER.match(folder.name)
                    for p in folder.glob("*.csv") if not p.stem.endswith("_labels"))
     if not files:
-        raise InputError(f"{root}: no LARa recordings (Sxx/Lxx_Sxx_Rxx*.csv) found: point --data at the folder "
+        raise InputError(f"{subjects}: no LARa recordings (Sxx/Lxx_Sxx_Rxx*.csv) found: point --data at the folder "
                          "that holds S01/, S02/, ...")
-    found = [read_recording(p) for p in files]
+    found = [read_recording(p, problems) for p in files]
     kinds = sorted({kind for kind, _ in found})
     if len(kinds) > 1:
         raise InputError(f"{root}: holds both {' and '.join(kinds)} recordings: give one sensor set per --data")

@@ -18,10 +18,35 @@ CHANNELS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
 @dataclass
 class Recording:
     user: str
-    session: str
+    session: str  # the walk (several pieces of one walk split at gaps share it)
     times: np.ndarray  # (n,) seconds, increasing
     signal: np.ndarray  # (n, 6)
     origin: str  # file or generator that produced it, for error messages
+
+
+def summary(recordings, rate_of=None):
+    """What a loader read: ``subjects``, ``recordings`` (walks), total ``seconds`` and ``sample_rate_hz``.
+
+    ``recordings`` are ``Recording``s (times in seconds). Pieces of one walk split at gaps count as one
+    recording; the sample rate of each piece is its median sampling step's inverse.
+    """
+    recordings = list(recordings)
+    rates = [1.0 / float(np.median(np.diff(r.times))) for r in recordings if len(r.times) > 1]
+    return {
+        "subjects": len({r.user for r in recordings}),
+        "recordings": len({(r.user, r.session) for r in recordings}),
+        "seconds": round(float(sum(r.times[-1] - r.times[0] for r in recordings if len(r.times) > 1)), 2),
+        "sample_rate_hz": rate_summary(rates),
+    }
+
+
+def rate_summary(rates):
+    """min / median / max of sample rates in Hz (None when there are none)."""
+    if not len(rates):
+        return None
+    rates = np.asarray(rates, dtype=np.float64)
+    return {"min": round(float(rates.min()), 3), "median": round(float(np.median(rates)), 3),
+            "max": round(float(rates.max()), 3)}
 
 
 def resample(times, values, rate_hz, start=None, stop=None):
@@ -45,25 +70,32 @@ def windows(recording, samples, window_seconds):
 
 
 def windows_by_user(recordings, samples, window_seconds, min_windows):
-    """Cut every recording; return (x, user labels, sorted user names).
+    """Cut every recording; return (x, user labels, walk names, sorted user names).
 
+    ``walk names`` (one per window, ``user/session``) let a split hold out whole walks.
     A user with fewer than ``min_windows`` windows cannot be split 80/20 with a
     validation part: that is an input error naming the user's recordings.
     """
     per_user = {}
+    walks = {}
     origins = {}
     for rec in recordings:
-        per_user.setdefault(rec.user, []).append(windows(rec, samples, window_seconds))
+        cut = windows(rec, samples, window_seconds)
+        per_user.setdefault(rec.user, []).append(cut)
+        walks.setdefault(rec.user, []).extend([f"{rec.user}/{rec.session}"] * len(cut))
         origins.setdefault(rec.user, []).append(rec.origin)
     users = sorted(per_user)
-    xs, ys = [], []
+    xs, ys, groups = [], [], []
     for label, user in enumerate(users):
         x = np.concatenate(per_user[user], axis=0)
         if len(x) < min_windows:
+            shown = sorted(set(origins[user]))
+            listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
             raise InputError(
                 f"user {user} has {len(x)} windows of {window_seconds:g} s, needs at least {min_windows} "
-                f"({', '.join(origins[user])}): add longer walks or remove this user"
+                f"({listed}): add longer walks or remove this user"
             )
         xs.append(x)
         ys.append(np.full(len(x), label, dtype=np.int64))
-    return np.concatenate(xs), np.concatenate(ys), users
+        groups.extend(walks[user])
+    return np.concatenate(xs), np.concatenate(ys), np.array(groups), users

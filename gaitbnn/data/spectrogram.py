@@ -20,6 +20,7 @@ from scipy import signal as scipy_signal
 
 RATE_HZ = 50.0
 SEGMENT = 256
+SEGMENT_SECONDS = SEGMENT / RATE_HZ
 NPERSEG = 64
 HOP = 8
 BINS = NPERSEG // 2 + 1

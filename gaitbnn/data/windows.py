@@ -1,8 +1,10 @@
 """Sliding windows over labelled recordings (LARa / thesis Sec. 4.2: T steps, stride S = 25).
 
 A window's class is the majority class of its samples (ties: the smallest class
-index); its attribute vector is the most frequent attribute vector among the
-samples of that class. Windows never cross a recording's end.
+index). Its attribute vector is, with ``attributes="majority"``, the most frequent
+attribute vector among the samples of that class, or, with ``attributes="or"``
+(the LARa authors' code), the OR over all its samples (1 where any sample has 1).
+Windows never cross a recording's end.
 """
 import numpy as np
 
@@ -18,11 +20,11 @@ def most_frequent_row(rows):
     return unique[int(np.argmax(counts))]
 
 
-def sliding(signal, classes, attributes, steps, stride):
+def sliding(signal, classes, attributes, steps, stride, rule="majority"):
     """Windows of ``steps`` samples every ``stride`` samples.
 
-    ``signal`` (n, D), ``classes`` (n,), ``attributes`` (n, A) or None. Returns
-    x (k, steps, D) float32, y (k,) int64 and a (k, A) float32 or None; k is 0
+    ``signal`` (n, D), ``classes`` (n,), ``attributes`` (n, A) or None; ``rule`` "majority" or "or" for the
+    window's attributes. Returns x (k, steps, D) float32, y (k,) int64 and a (k, A) float32 or None; k is 0
     when the recording is shorter than one window.
     """
     n = len(signal)
@@ -33,6 +35,10 @@ def sliding(signal, classes, attributes, steps, stride):
     if attributes is None:
         return x, y, None
     a = np.zeros((len(starts), attributes.shape[1]), np.float32)
+    if rule == "or":
+        for i, s in enumerate(starts):
+            a[i] = (attributes[s:s + steps] > 0).any(axis=0)
+        return x, y, a
     for i, (s, label) in enumerate(zip(starts, y)):
         window_classes = classes[s:s + steps]
         a[i] = most_frequent_row(attributes[s:s + steps][window_classes == label])

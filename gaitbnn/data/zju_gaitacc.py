@@ -1,6 +1,8 @@
 """ZJU-GaitAcc (Zhang et al. 2015; 153 people in sessions 1 and 2, 22 more in session 0), as MM'19 uses it.
 
-Assumed layout (the published archive as its toolkit describes it; not checked against a download)::
+Layout verified against public readers of the published archive (``REAL-LAYOUTS.md``;
+sessions of 22, 153 and 153 subjects); the 100 Hz rate is inferred. ``useful.txt`` is
+this project's option: no public reader uses it::
 
     PATH/
       session_1/
@@ -52,7 +54,8 @@ def _useful(folder, n):
     return start, end
 
 
-def recordings(path):
+def recordings(path, problems=None):
+    """Every rec_K of the sessions used (``problems`` is accepted for a uniform reader signature)."""
     root = dataset_root(path, "ZJU-GaitAcc dataset", LAYOUT)
     folders = sorted(root.glob("session_*/subj_*/rec_*"))
     if not folders:

@@ -30,4 +30,5 @@ def reusable_run(run_dir, **expected):
     if not (Path(run_dir) / runs.METRICS_FILE).exists():
         return None
     config, metrics = runs.open_run(run_dir)
-    return metrics if all(config.get(k) == v for k, v in expected.items()) else None
+    options = config.get("data_options") or {}
+    return metrics if all(config.get(k, options.get(k)) == v for k, v in expected.items()) else None

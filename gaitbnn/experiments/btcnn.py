@@ -39,9 +39,14 @@ def _fmt(value):
     return "-" if value is None else f"{value:.3f}"
 
 
-def train_grid(data, out, setting, seed=0, force=False, verbose=2):
-    """Train every configuration x head x learning rate on one data source; return (sensor set, rows)."""
-    dataset = activity.load(setting["data"], seed=seed)
+def train_grid(data, out, setting, seed=0, force=False, verbose=2, protocol="authors"):
+    """Train every configuration x head x learning rate on one data source; return (sensor set, rows).
+
+    ``protocol``: how LARa windows are labelled (``data.lara.PROTOCOLS``; the authors' by default).
+    """
+    dataset = activity.load(setting["data"], seed=seed, protocol=protocol)
+    if dataset.problems:
+        dataset.problems.warn()
     sensors = dataset.options.get("sensors") or "npz"
     results = []
     for head, suffix in HEADS.items():
@@ -50,7 +55,7 @@ def train_grid(data, out, setting, seed=0, force=False, verbose=2):
             for lr in setting["learning_rates"]:
                 run_dir = Path(out) / sensors / f"{name}-lr{lr:g}"
                 expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=seed,
-                                learning_rate=lr, batch_size=setting["batch_size"])
+                                learning_rate=lr, batch_size=setting["batch_size"], data_options=dataset.options)
                 metrics = None if force else reusable_run(run_dir, **expected)
                 if metrics:
                     print(f"[{name} lr {lr:g}] reusing the complete run in {run_dir}", flush=True)
@@ -103,19 +108,19 @@ def lara_paper_table():
 
 
 def reproduce(data=("synthetic",), epochs=None, batch_size=None, learning_rates=None, seed=0,
-              out="runs/reproduce-btcnn", force=False, verbose=2):
+              out="runs/reproduce-btcnn", force=False, verbose=2, protocol="authors"):
     """Train the grid on every data source, then write and return the side-by-side table."""
     out = runs.prepare_output_dir(out)
     measured, notes = [], []
     for source in data:
         setting = settings(source, epochs, batch_size, learning_rates)
-        sensors, rows = train_grid(source, out, setting, seed, force, verbose)
+        sensors, rows = train_grid(source, out, setting, seed, force, verbose, protocol)
         measured += rows
         synthetic = rows[0]["synthetic"]
         warning = "**SYNTHETIC data, not LARa: the measured values are not comparable to the thesis'.** " \
             if synthetic else ""
         reduced = (f" Reduced setting for 2 CPU cores: {setting['why']}." if setting["reduced"] else "")
-        notes.append(f"{warning}{sensors}: {rows[0]['data_description']}. RMSProp (rho 0.9), batch "
+        notes.append(f"{warning}{sensors}: {rows[0]['data_description']} (LARa protocol: {protocol}). RMSProp (rho 0.9), batch "
                      f"{setting['batch_size']}, {setting['epochs']} epochs, learning rates "
                      f"{', '.join(f'{lr:g}' for lr in setting['learning_rates'])}, seed {seed}.{reduced}")
     frame = side_by_side(measured)
@@ -125,7 +130,8 @@ def reproduce(data=("synthetic",), epochs=None, batch_size=None, learning_rates=
     text = write_table(frame, out, "tables", "BtCNN thesis Tables 5.3.2-5.3.7: thesis / measured", note)
     text += "\n" + write_table(lara_paper_table(), out, "table5_3_1", "Table 5.3.1: the LARa paper's tCNN (MoCap)",
                                "For reference; the thesis' float tCNN rows above are its own re-training.")
-    runs.write_json(out / "results.json", {"data": list(map(str, data)), "seed": seed, "runs": measured})
+    runs.write_json(out / "results.json", {"data": list(map(str, data)), "seed": seed, "lara_protocol": protocol,
+                                           "runs": measured})
     return text, frame
 
 

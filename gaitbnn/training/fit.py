@@ -156,6 +156,9 @@ def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e
         "head": head,
         "monitor": monitor,
         "data_options": dataset.options,
+        "split": dataset.options.get("split", "dataset protocol"),
+        "data_summary": dataset.summary,
+        "data_problems": dataset.problems.as_list(),
         "versions": versions(),
     }
     if activity:  # what a phone app needs to turn the outputs into a class
@@ -210,6 +213,7 @@ def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e
         "data": dataset.source,
         "synthetic": dataset.synthetic,
         "data_description": dataset.description,
+        "split": config["split"],
         "head": head,
         "test_accuracy": test["accuracy"],
         "mean_f1": test["mean_f1"],
