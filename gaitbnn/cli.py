@@ -124,8 +124,8 @@ TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_r
               help="tcnn/btcnn: window length T in time steps.  [default: 100 mbientlab, 200 MoCap]")
 @click.option("--stride", type=click.IntRange(min=1), default=None, help="tcnn/btcnn: window stride.  [default: 25]")
 @click.option("--split", type=click.Choice(SPLITS), default=None,
-              help="Gait models: 'windows' splits windows 80/20 at random (the paper's); 'walks' holds out whole "
-                   "walks per person.  [default: windows]")
+              help="Gait and siamese models: 'windows' splits windows (segments) 80/20 at random (the papers'); "
+                   "'walks' holds out whole walks per person.  [default: windows]")
 @click.option("--keep-duplicates", is_flag=True, default=None,
               help="Gait models: keep a recording that the dataset files under two users (left out by default).")
 @click.option("--lara-protocol", type=click.Choice(LARA_PROTOCOLS), default=None,
@@ -170,9 +170,11 @@ def train(name, data, epochs, batch_size, learning_rate, window, stride, split, 
     if spec.family != models.ACTIVITY and (window or stride or lara_protocol):
         raise InputError(f"--window, --stride and --lara-protocol are for the tcnn / btcnn models; {name} cuts walks "
                          "by time")
-    if spec.family != models.GAIT and (split or keep_duplicates):
-        raise InputError(f"--split and --keep-duplicates are for the gait models (bipedalnet, idnet...); {name} "
-                         "has its dataset's own split")
+    if spec.family not in (models.GAIT, models.AUTH) and split:
+        raise InputError(f"--split is for the gait and siamese models (bipedalnet, lenet4, ...); {name} has its "
+                         "dataset's own split")
+    if spec.family != models.GAIT and keep_duplicates:
+        raise InputError(f"--keep-duplicates is for the gait models (bipedalnet, idnet...), not {name}")
     data_options.update({k: v for k, v in dict(window=window, stride=stride, protocol=lara_protocol, split=split,
                                                 keep_duplicates=keep_duplicates).items() if v is not None})
     if (Path(out) / "metrics.json").exists() and not force:
@@ -181,7 +183,8 @@ def train(name, data, epochs, batch_size, learning_rate, window, stride, split, 
         from gaitbnn.training import siamese
 
         metrics = siamese.train_run(name, settings["data"], out, settings["epochs"], settings["batch_size"],
-                                    settings["learning_rate"], settings["seed"], force=force)
+                                    settings["learning_rate"], settings["seed"], force=force,
+                                    split=data_options.get("split", "windows"))
         click.echo(f"{name}: test pair accuracy {100 * metrics['test_accuracy']:.2f}% ({metrics['test_pairs']} pairs, "
                    f"{metrics['params']:,} params); run in {out}")
         return

@@ -16,7 +16,7 @@ def shared_data(*parts):
     """A folder of ../shared/data (real recordings), or skip the test saying why."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"real recordings not here: {path} is absent (CI and developers have ../shared/data)")
+        pytest.skip(f"real recordings not here: {path} is absent (place that dataset there to run this check)")
     return path
 
 TINY = "synthetic:users=5,seconds=60,noise=0.5"

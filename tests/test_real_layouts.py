@@ -258,6 +258,17 @@ def test_walk_split_holds_out_whole_walks_for_every_user_and_is_seeded(tmp_path)
     assert data.options["split"] == "walks" and "whole walks held out" in data.description
 
 
+def test_siamese_walk_split_holds_out_whole_sessions():
+    data = auth.load("synthetic:users=4,sessions=3,seconds=30", seed=2, split="walks")
+    for person in range(4):
+        train = set(data.sessions[data.train][data.y[data.train] == person])
+        test = set(data.sessions[data.test][data.y[data.test] == person])
+        assert test and train and not train & test and len(train | test) == 3
+    assert data.options == {"split": "walks"} and "whole walks held out" in data.description
+    paper = auth.load("synthetic:users=4,sessions=3,seconds=30", seed=2)
+    assert paper.options == {"split": "windows"} and len(paper.test) == pytest.approx(0.2 * len(paper.y), abs=4)
+
+
 def test_walk_split_needs_two_walks_per_user(tmp_path):
     root = padova_tree(tmp_path / "idnet", walks=(1,), seconds=30)
     with pytest.raises(InputError, match="user u001 has 1 walk .*needs at least 2 per user"):
@@ -339,3 +350,18 @@ def test_real_phone_gait_15_reads_15_subjects_and_675_walks():
     assert (report["subjects"], report["recordings"]) == (15, 675)
     assert report["sample_rate_hz"]["median"] == pytest.approx(50.0)
     assert report["windows"]["test"] > 0 and report["problems"] == []
+
+
+@pytest.mark.parametrize("folder, source, family", [
+    ("lara-imu", "{path}", "activity"),
+    ("lara-mocap", "{path}", "activity"),
+    ("casia-b", "{path}", "gei"),
+    ("zju-gaitacc", "zju:{path}", "auth"),
+    ("mcgill", "mcgill:{path}", "auth"),
+    ("idnet", "{path}", "gait"),
+])
+def test_real_dataset_if_present_reads_without_error(folder, source, family):
+    """Any real dataset placed in ../shared/data/<folder> is read end to end (none of these is there today)."""
+    path = shared_data(folder)
+    report = inspection.inspect(source.format(path=path), family)
+    assert report["subjects"] and sum(report["windows"].values()) > 0

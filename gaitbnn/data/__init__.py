@@ -10,7 +10,7 @@ FAMILY_NAMES = (GAIT, ACTIVITY, GEI, AUTH)
 AUTH_PREFIXES = ("mcgill", "idnet", "zju", "ouisir")
 # The options each family's loader takes (``load_family``), as they are stored in a run's config.json.
 OPTIONS = {GAIT: ("window_seconds", "split", "keep_duplicates"), ACTIVITY: ("window", "stride", "protocol"),
-           GEI: (), AUTH: ()}
+           GEI: (), AUTH: ("split",)}
 
 
 def load_family(family, spec="synthetic", seed=0, input_shape=None, options=None, warn=True):
@@ -18,14 +18,14 @@ def load_family(family, spec="synthetic", seed=0, input_shape=None, options=None
     or accelerometer spectrograms (McGill, IDNet, ZJU-GaitAcc, OU-ISIR).
 
     ``options`` (``OPTIONS``): ``window_seconds``, ``split`` and ``keep_duplicates`` for gait; ``window``,
-    ``stride`` and ``protocol`` for activity. With ``warn``, each quirk the loader handled is printed as one
+    ``stride`` and ``protocol`` for activity; ``split`` for the siamese spectrograms. With ``warn``, each quirk the loader handled is printed as one
     ``warning:`` line on stderr (``data.problems``).
     """
     options = {k: v for k, v in (options or {}).items() if v is not None and k in OPTIONS.get(family, ())}
     if family == AUTH:  # spectrograms for the siamese networks (an AuthData, with x_test and input_shape)
         from gaitbnn.data import auth
 
-        dataset = auth.load(spec, seed=seed)
+        dataset = auth.load(spec, seed=seed, split=options.get("split", "windows"))
     elif family == GEI:
         from gaitbnn.data import gei
 

@@ -7,10 +7,12 @@ attackers' database) or ``synthetic[:users=..,sessions=..,seconds=..,noise=..,dr
 
 Every recording is cut into non-overlapping 5.12 s segments (``data.spectrogram``);
 each segment is one spectrogram image and one raw window (the time-domain
-baseline). 80% of each person's segments are training samples and 20% test
-samples ("the datasets are split into 80% for training and 20% for testing"),
-drawn with the seed; both representations are standardized with the training
-part's statistics.
+baseline). ``split="windows"`` (the paper's): 80% of each person's segments are
+training samples and 20% test samples ("the datasets are split into 80% for
+training and 20% for testing"), drawn with the seed. ``split="walks"``: whole
+recordings (sessions, walks) are held out per person, 20% of them and at least
+one (``dataset.walk_split``): is it the same person on another walk? Both
+representations are standardized with the training part's statistics.
 """
 from dataclasses import dataclass, field
 from typing import List
@@ -19,7 +21,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from gaitbnn.data import mcgill, ou_isir, padova, spectrogram, synthetic, zju_gaitacc
-from gaitbnn.data.dataset import parse_synthetic
+from gaitbnn.data.dataset import SPLITS, parse_synthetic, walk_split
 from gaitbnn.data.problems import Problems
 from gaitbnn.data.recordings import summary
 from gaitbnn.errors import InputError
@@ -46,6 +48,7 @@ class AuthData:
     normalization: dict = None  # image_mean, image_std (scalars), window_mean, window_std (per axis)
     summary: dict = field(default_factory=dict)  # subjects, recordings, seconds, sample_rate_hz as read
     problems: Problems = field(default_factory=Problems)
+    options: dict = field(default_factory=dict)  # how it was split ("split"), for reruns
 
     @property
     def classes(self):
@@ -81,10 +84,16 @@ def _recordings(spec, problems):
 def load(spec="synthetic", seed=0, split=True, reference=None):
     """Spectrograms and windows of every person in ``spec``; ``split=False`` keeps all as test (attackers).
 
+    ``split``: True or "windows" (80/20 of each person's segments, the paper's), "walks" (whole recordings
+    held out per person), or False (every sample a test sample).
+
     Both representations are standardized with the training part's statistics, or with ``reference``'s
     (an ``AuthData``): attackers' samples go through the enrolled users' pipeline, as on the phone.
     """
     spec = str(spec)
+    split = "windows" if split is True else split
+    if split and split not in SPLITS:
+        raise InputError(f"--split {split}: use one of {', '.join(SPLITS)}")
     problems = Problems()
     recs, synthetic_data, description = _recordings(spec, problems)
     people = sorted({r.user for r in recs})
@@ -109,7 +118,11 @@ def load(spec="synthetic", seed=0, split=True, reference=None):
                              "or remove this person")
         if len(people) < 2:
             raise InputError(f"{spec}: {len(people)} person found; authentication needs at least 2")
-        train, test = train_test_split(np.arange(len(y)), test_size=TEST_FRACTION, stratify=y, random_state=seed)
+        if split == "walks":
+            walks = np.array([f"{person}/{session}" for person, session in zip(y, sessions)])
+            train, _, test = walk_split(y, walks, seed, TEST_FRACTION, 0.0, people)
+        else:
+            train, test = train_test_split(np.arange(len(y)), test_size=TEST_FRACTION, stratify=y, random_state=seed)
     else:
         if not len(y):
             raise InputError(f"{spec}: no recording is {spectrogram.SEGMENT / spectrogram.RATE_HZ:g} s long")
@@ -127,5 +140,6 @@ def load(spec="synthetic", seed=0, split=True, reference=None):
     windows = (windows - np.reshape(norm["window_mean"], axes)) / np.reshape(norm["window_std"], axes)
     return AuthData(images.astype(np.float32), windows.astype(np.float32), y, sessions, np.sort(train),
                     np.sort(test), people, synthetic_data,
-                    f"{description}; {len(y)} segments of 5.12 s ({len(train)} train / {len(test)} test)", spec,
-                    norm, summary(recs), problems)
+                    f"{description}; {len(y)} segments of 5.12 s ({len(train)} train / {len(test)} test"
+                    + (", whole walks held out)" if split == "walks" else ")"), spec,
+                    norm, summary(recs), problems, {"split": split or "none (all test)"})

@@ -118,7 +118,7 @@ def walk_split(y, walks, seed, test_fraction=TEST_FRACTION, val_fraction=VAL_FRA
         rng.shuffle(names)
         n_test = max(1, int(round(test_fraction * len(names))))
         rest = names[n_test:]
-        n_val = max(1, int(round(val_fraction * len(rest)))) if len(rest) >= 2 else 0
+        n_val = max(1, int(round(val_fraction * len(rest)))) if val_fraction > 0 and len(rest) >= 2 else 0
         chosen = {"test": names[:n_test], "val": rest[:n_val], "train": rest[n_val:]}
         for part, held in chosen.items():
             parts[part].append(mine[np.isin(walks[mine], held)])

@@ -146,7 +146,8 @@ def pair_accuracy(model, loss, x_enrolled, x_probe, same):
     return float(np.mean(similar(model, loss, x_enrolled, x_probe) == same))
 
 
-def train_run(name, data_spec, out, epochs=30, batch_size=20, learning_rate=1e-3, seed=0, pairs=2000, force=False):
+def train_run(name, data_spec, out, epochs=30, batch_size=20, learning_rate=1e-3, seed=0, pairs=2000, force=False,
+              split="windows"):
     """``gaitbnn train`` for an embedding network: multi-class contrastive training into run directory ``out``.
 
     The run holds the embedding network (``model.keras``, what ``gaitbnn export`` converts), its config and
@@ -156,7 +157,9 @@ def train_run(name, data_spec, out, epochs=30, batch_size=20, learning_rate=1e-3
     from gaitbnn.authentication import reservoir
     from gaitbnn.data import auth
 
-    data = auth.load(data_spec, seed)
+    data = auth.load(data_spec, seed, split=split)
+    if data.problems:
+        data.problems.warn()
     out = runs.prepare_output_dir(out, force=force)
     (out / runs.METRICS_FILE).unlink(missing_ok=True)
     rng = np.random.default_rng(seed)
@@ -172,12 +175,14 @@ def train_run(name, data_spec, out, epochs=30, batch_size=20, learning_rate=1e-3
     config = {"model": name, "family": models.AUTH, "data": data.source, "synthetic": data.synthetic,
               "data_description": data.description, "input_shape": list(data.input_shape), "epochs": epochs,
               "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "pairs": pairs,
-              "loss": CONTRASTIVE, "margin": MARGIN}
+              "loss": CONTRASTIVE, "margin": MARGIN, "split": split, "data_options": data.options,
+              "data_summary": data.summary, "data_problems": data.problems.as_list()}
     runs.write_json(out / runs.CONFIG_FILE, config)
     with runs.atomic_path(out / runs.MODEL_FILE) as tmp:
         embedding.save(tmp)
     counts = models.count_params(embedding)
-    metrics = {"test_accuracy": accuracy, "test_pairs": 2 * len(data.test), "final_loss": history["loss"][-1],
+    metrics = {"test_accuracy": accuracy, "test_pairs": 2 * len(data.test), "split": split,
+               "final_loss": history["loss"][-1],
                "train_seconds": train_seconds, "epochs": epochs, **counts}
     runs.write_json(out / runs.METRICS_FILE, metrics)
     return metrics
