@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= synthetic
 EPOCHS ?=
 
-.PHONY: venv test reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese bench clean
+.PHONY: venv lint test reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese bench clean
 
 venv: $(VENV)/.installed
 
@@ -16,9 +16,13 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Two workers (one per core of the CI machine), the longest tests stolen first; the 15 slowest listed.
-test: venv
+# Lint first (ruff, configured in pyproject.toml), then two pytest workers (one per core of the CI machine),
+# the longest tests stolen first; the 15 slowest listed.
+test: venv lint
 	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15
+
+lint: venv
+	$(BIN)/ruff check gaitbnn tests
 
 # SPLIT=walks holds out whole walks per person (default: the paper's split of windows).
 reproduce-bipedalnet: venv

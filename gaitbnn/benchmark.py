@@ -28,7 +28,8 @@ def read_flatbuffer(path):
     try:
         data = open(path, "rb").read()
     except OSError as err:
-        raise InputError(f"{path}: cannot read ({err.strerror}): pass a .tflite file written by 'gaitbnn export'") from None
+        raise InputError(f"{path}: cannot read ({err.strerror}): pass a .tflite file written by "
+                         "'gaitbnn export'") from None
     if data[4:8] != TFLITE_IDENTIFIER:
         raise InputError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier): pass a .tflite file")
     return data

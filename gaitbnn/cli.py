@@ -10,6 +10,9 @@ from pathlib import Path
 
 import click
 
+from gaitbnn import data as datasets
+from gaitbnn import experiments, families
+from gaitbnn.data import dataset, lara
 from gaitbnn.errors import InputError
 
 
@@ -26,9 +29,9 @@ def _user_errors(command):
     return wrapper
 
 
-SPLITS = ("windows", "walks")  # data.dataset.SPLITS (kept here so that --help does not import TensorFlow)
-LARA_PROTOCOLS = ("authors", "majority")  # data.lara.PROTOCOLS
-FAMILIES = ("gait", "activity", "gei", "auth")  # data.FAMILY_NAMES
+SPLITS = dataset.SPLITS
+LARA_PROTOCOLS = lara.PROTOCOLS
+TARGETS = families.TARGETS
 
 DATA_HELP = ("'synthetic' (default; options as synthetic:users=8,seconds=40), the Padova dataset root (gait models), "
              "a LARa folder or a .npz file of windows (tcnn / btcnn models), a CASIA-B folder (resnet50 / lresnet50).")
@@ -54,13 +57,8 @@ def models_command(names, as_json):
         model = models.build(name)
         row = {"name": name, **models.count_params(model), "flops": models.count_flops(model),
                "input_shape": list(spec.input_shape), "classes": spec.classes, "paper": spec.paper}
-        if spec.family == models.GEI:  # L-ResNet-50 Table 4 counts at the ImageNet configuration
-            from gaitbnn.models import lresnet
-
-            imagenet = spec.constructor(lresnet.IMAGENET_SHAPE, lresnet.IMAGENET_CLASSES)
-            row["imagenet"] = {"input_shape": list(lresnet.IMAGENET_SHAPE), "classes": lresnet.IMAGENET_CLASSES,
-                               "params": models.count_params(imagenet)["params"],
-                               "flops": models.count_flops(imagenet)}
+        if spec.reference:  # the paper's own configuration (e.g. ImageNet for L-ResNet-50's Table 4)
+            row[spec.reference.name] = models.reference_counts(name)
         rows.append(row)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -73,7 +71,7 @@ def models_command(names, as_json):
 
 @main.command("data")
 @click.argument("source")
-@click.option("--family", type=click.Choice(FAMILIES), default=None,
+@click.option("--family", type=click.Choice(datasets.FAMILY_NAMES), default=None,
               help="Which models' data to read it as (default: from the source's form or folder layout; "
                    "'synthetic' is gait).")
 @click.option("--split", type=click.Choice(SPLITS), default=None, help="Gait data: count windows for this split.")
@@ -148,7 +146,6 @@ def train(name, data, epochs, batch_size, learning_rate, window, stride, split, 
     """
     from gaitbnn import data as datasets
     from gaitbnn import models, runs
-    from gaitbnn.training import fit
 
     given = dict(data=data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                  distribute=distribute)
@@ -167,80 +164,32 @@ def train(name, data, epochs, batch_size, learning_rate, window, stride, split, 
         raise InputError("give a model NAME (see 'gaitbnn models') or --config RUN/config.json")
     spec = models.get_spec(name)
     settings.update({k: v for k, v in spec.training.items() if settings.get(k) is None})
-    if spec.family != models.ACTIVITY and (window or stride or lara_protocol):
-        raise InputError(f"--window, --stride and --lara-protocol are for the tcnn / btcnn models; {name} cuts walks "
-                         "by time")
-    if spec.family not in (models.GAIT, models.AUTH) and split:
-        raise InputError(f"--split is for the gait and siamese models (bipedalnet, lenet4, ...); {name} has its "
-                         "dataset's own split")
-    if spec.family != models.GAIT and keep_duplicates:
-        raise InputError(f"--keep-duplicates is for the gait models (bipedalnet, idnet...), not {name}")
-    data_options.update({k: v for k, v in dict(window=window, stride=stride, protocol=lara_protocol, split=split,
-                                                keep_duplicates=keep_duplicates).items() if v is not None})
+    options = {k: v for k, v in dict(window=window, stride=stride, protocol=lara_protocol, split=split,
+                                     keep_duplicates=keep_duplicates).items() if v is not None}
+    accepted = datasets.OPTIONS[spec.family]
+    refused = [k for k in options if k not in accepted]
+    if refused:
+        flags = ", ".join("--" + ("lara-protocol" if k == "protocol" else k.replace("_", "-")) for k in refused)
+        raise InputError(f"{flags}: not an option of the {spec.family} data {name} trains on (its options: "
+                         f"{', '.join(accepted) or 'none'})")
+    data_options.update(options)
     if (Path(out) / "metrics.json").exists() and not force:
         raise InputError(f"{out}: holds a complete run already: choose another --out, or pass --force to replace it")
-    if spec.family == models.AUTH:  # a siamese embedding network: contrastive pairs (MM'19)
-        from gaitbnn.training import siamese
-
-        metrics = siamese.train_run(name, settings["data"], out, settings["epochs"], settings["batch_size"],
-                                    settings["learning_rate"], settings["seed"], force=force,
-                                    split=data_options.get("split", "windows"))
-        click.echo(f"{name}: test pair accuracy {100 * metrics['test_accuracy']:.2f}% ({metrics['test_pairs']} pairs, "
-                   f"{metrics['params']:,} params); run in {out}")
-        return
-    dataset = datasets.load_family(spec.family, settings["data"], settings["seed"], spec.input_shape, data_options)
-    metrics = fit.train(name, dataset, out, epochs=settings["epochs"], batch_size=settings["batch_size"],
-                        seed=settings["seed"], learning_rate=settings["learning_rate"], force=force,
-                        distribute=settings["distribute"])
-    click.echo(f"{name}: test accuracy {100 * metrics['test_accuracy']:.2f}%, mean F1 {metrics['mean_f1']:.3f}, "
-               f"weighted F1 {metrics['weighted_f1']:.3f} on {dataset.description} "
-               f"({metrics['params']:,} params, {metrics['memory_bytes'] / 1024:.1f} KiB); run in {out}")
-
-
-def _run_dataset(config, data=None):
-    """The data a run was trained on (or ``data`` instead), windowed and split as in its config."""
-    from gaitbnn import data as datasets
-
-    options = dict(config.get("data_options") or {"window_seconds": config.get("normalization", {}).get("window_seconds")})
-    if config.get("family") == "activity":
-        options.setdefault("protocol", "majority")  # runs made before --lara-protocol windowed this way
-    dataset = datasets.load_family(config.get("family", "gait"), data or config["data"], config["seed"],
-                                   config["input_shape"], options)
-    if list(dataset.input_shape) != list(config["input_shape"]):
-        raise InputError(f"--data {data}: windows of shape {dataset.input_shape}, but the run's model takes "
-                         f"{tuple(config['input_shape'])}: use data with the same window and channels")
-    return dataset
+    metrics, line = families.of(name).train(name, settings, data_options, out, force)
+    click.echo(line)
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path())
-@click.option("--data", default=None, help="Evaluate on this data instead of the run's own. " + DATA_HELP)
+@click.option("--data", default=None, help="Evaluate on this data instead of the run's own (normalized with the "
+                                           "run's stored statistics). " + DATA_HELP)
 @_user_errors
 def evaluate(run_dir, data):
     """Reload RUN_DIR's model and measure its test accuracy again."""
     from gaitbnn import runs
-    from gaitbnn.training import fit
 
     config, metrics = runs.open_run(run_dir)
-    dataset = _run_dataset(config, data)
-    if config.get("family") == "auth":  # a siamese embedding network: test pair accuracy
-        from gaitbnn.training import siamese
-
-        pairs = siamese.siamese(fit.load_model(run_dir), siamese.CONTRASTIVE)
-        accuracy = siamese.test_accuracy(pairs, siamese.CONTRASTIVE, dataset, config["seed"])
-        click.echo(f"{config['model']}: test pair accuracy {100 * accuracy:.2f}% on {dataset.description} "
-                   f"(recorded at training: {100 * metrics['test_accuracy']:.2f}%)")
-        return
-    if dataset.class_names != config["class_names"]:
-        raise InputError(f"--data {data}: its users differ from the {len(config['class_names'])} the run was trained on")
-    from gaitbnn.training import metrics as scoring
-
-    model = fit.load_model(run_dir)
-    result = scoring.scores(dataset.y_test, fit.predict_classes(model, dataset, dataset.x_test,
-                                                                config.get("head", "softmax")))
-    click.echo(f"{config['model']}: test accuracy {100 * result['accuracy']:.2f}%, mean F1 {result['mean_f1']:.3f}, "
-               f"weighted F1 {result['weighted_f1']:.3f} on {dataset.description} "
-               f"(recorded at training: {100 * metrics['test_accuracy']:.2f}%)")
+    click.echo(families.REGISTRY[config.get("family", "gait")].evaluate(run_dir, config, metrics, data))
 
 
 def _learning_rates(ctx, param, value):
@@ -249,72 +198,84 @@ def _learning_rates(ctx, param, value):
     try:
         rates = [float(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not a comma-separated list of numbers (e.g. 1e-4,1e-5,1e-6)")
+        raise click.BadParameter(f"'{value}' is not a comma-separated list of numbers (e.g. 1e-4,1e-5,1e-6)") from None
     if not rates or any(r <= 0 for r in rates):
         raise click.BadParameter(f"'{value}': give one or more positive learning rates (e.g. 1e-4,1e-5,1e-6)")
     return rates
 
 
-@main.command()
-@click.argument("paper", type=click.Choice(["bipedalnet", "btcnn", "lresnet", "siamese"]))
-@click.option("--data", multiple=True, default=["synthetic"], show_default=True,
-              help=DATA_HELP + " btcnn takes --data once per sensor set (mbientlab and MoCap folders).")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Default: the experiment config's.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="btcnn only. Default: the config's.")
-@click.option("--learning-rates", callback=_learning_rates, default=None,
-              help="btcnn only: comma-separated, e.g. 1e-4,1e-5,1e-6 (the thesis'; default on real data).")
-@click.option("--attackers", default=None,
-              help="siamese: the attackers' database (ouisir:PATH). Default: a synthetic population.")
-@click.option("--transfer-from", default=None,
-              help="siamese: another dataset to transfer features from (Table 2). Default: a synthetic one.")
-@click.option("--split", type=click.Choice(SPLITS), default="windows", show_default=True,
-              help="bipedalnet: 'windows' (the paper's 80/20 of windows) or 'walks' (whole walks held out per person).")
-@click.option("--keep-duplicates", is_flag=True, help="bipedalnet: keep recordings filed under two users.")
-@click.option("--lara-protocol", type=click.Choice(LARA_PROTOCOLS), default="authors", show_default=True,
-              help="btcnn: how LARa windows are labelled (see 'train --help').")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", default=None, type=click.Path(file_okay=False), help="Default: runs/reproduce-PAPER.")
-@click.option("--force", is_flag=True, help="Retrain runs in --out that were made with other settings.")
-@_user_errors
-def reproduce(paper, data, epochs, batch_size, learning_rates, attackers, transfer_from, split, keep_duplicates,
-              lara_protocol, seed, out, force):
-    """Train a paper's models and print its tables beside the measured ones."""
-    out = out or f"runs/reproduce-{paper}"
-    if paper != "btcnn" and (len(data) > 1 or batch_size or learning_rates):
-        raise InputError(f"{paper} takes one --data and no --batch-size / --learning-rates (the paper's setting)")
-    if paper != "bipedalnet" and (split != "windows" or keep_duplicates):
-        raise InputError(f"--split and --keep-duplicates are for 'reproduce bipedalnet'; {paper} uses its paper's split")
-    if paper == "btcnn":
-        from gaitbnn.experiments import btcnn
+def _names(ctx, param, value):
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
-        text, _ = btcnn.reproduce(data=data, epochs=epochs, batch_size=batch_size, learning_rates=learning_rates,
-                                  seed=seed, out=out, force=force, protocol=lara_protocol)
-        click.echo("\n" + text)
-        click.echo(f"written: {out}/tables.csv, tables.md, table5_3_1.csv, table5_3_1.md, results.json "
-                   "(run folders with confusion_matrix.png under it)")
-        return
-    if paper == "siamese":
-        from gaitbnn.experiments import siamese
 
-        click.echo("\n" + siamese.reproduce(data=data[0], attackers=attackers, transfer_from=transfer_from,
-                                             epochs=epochs, seed=seed, out=out))
-        click.echo(f"written: {out}/table1..3.csv/.md, table2_paper, sprt, continuous_update (.csv/.md), results.json")
-        return
-    if attackers or transfer_from:
-        raise InputError("--attackers and --transfer-from are for 'reproduce siamese' (Tables 2 and 3)")
-    if paper == "lresnet":
-        from gaitbnn.experiments import lresnet
+# The options an experiment may take beyond --data/--epochs/--models/--seed/--out/--force
+# (``experiments.Experiment.options`` names them); each a factory, so every command gets its own.
+EXPERIMENT_OPTIONS = {
+    "split": lambda: click.Option(["--split"], type=click.Choice(SPLITS), default="windows", show_default=True,
+                                  help="'windows' (the paper's 80/20 of windows) or 'walks' (whole walks held out "
+                                       "per person)."),
+    "keep_duplicates": lambda: click.Option(["--keep-duplicates"], is_flag=True, default=None,
+                                            help="Keep recordings the dataset files under two users."),
+    "lara_protocol": lambda: click.Option(["--lara-protocol"], type=click.Choice(LARA_PROTOCOLS), default="authors",
+                                          show_default=True,
+                                          help="How LARa windows are labelled (see 'train --help')."),
+    "batch_size": lambda: click.Option(["--batch-size"], type=click.IntRange(min=1), default=None,
+                                       help="Default: the experiment config's."),
+    "learning_rates": lambda: click.Option(["--learning-rates"], callback=_learning_rates, default=None,
+                                           help="Comma-separated, e.g. 1e-4,1e-5,1e-6 (the thesis'; default on real "
+                                                "data)."),
+    "window": lambda: click.Option(["--window"], type=click.IntRange(min=5), default=None,
+                                   help="Window length T in time steps (default: the sensor set's)."),
+    "owners": lambda: click.Option(["--owners"], type=click.IntRange(min=1), default=None,
+                                   help="How many people are trained as owners (binary-class, transfer, attacks, "
+                                        "update) and averaged over.  Default: the experiment config's."),
+    "pairs": lambda: click.Option(["--pairs"], type=click.IntRange(min=2), default=None,
+                                  help="Training pairs per class of pair in the multi-class setting.  Default: the "
+                                       "experiment config's."),
+    "attackers": lambda: click.Option(["--attackers"], default=None,
+                                      help="The attackers' database (ouisir:PATH). Default: a synthetic population."),
+    "transfer_from": lambda: click.Option(["--transfer-from"], default=None,
+                                          help="Another dataset to transfer features from (Table 2). Default: a "
+                                               "synthetic one."),
+}
 
-        text = lresnet.reproduce(data=data[0], epochs=epochs, seed=seed, out=out, force=force)
-        click.echo("\n" + text)
-        click.echo(f"written: {out}/table1..4.csv/.md, training_time.csv/.md, results.json")
-        return
-    from gaitbnn.experiments import bipedalnet
 
-    text, _, _ = bipedalnet.reproduce(data=data[0], epochs=epochs, seed=seed, out=out, force=force, split=split,
-                                      keep_duplicates=keep_duplicates)
-    click.echo("\n" + text)
-    click.echo(f"written: {out}/table1.csv, table1.md, table2.csv, table2.md, results.json")
+def _reproduce_command(experiment):
+    """``gaitbnn reproduce NAME``, generated from an ``experiments.Experiment``."""
+    data_option = click.Option(["--data"], multiple=experiment.many_sources,
+                               default=("synthetic",) if experiment.many_sources else "synthetic", show_default=True,
+                               help=DATA_HELP + (" Give --data once per source." if experiment.many_sources else ""))
+    params = [
+        data_option,
+        click.Option(["--epochs"], type=click.IntRange(min=1), default=None, help="Default: the experiment config's."),
+        click.Option(["--models"], callback=_names, default=None,
+                     help="Comma-separated subset of the experiment's models (default: all)."),
+        *(EXPERIMENT_OPTIONS[name]() for name in experiment.options),
+        click.Option(["--seed"], type=int, default=0, show_default=True),
+        click.Option(["--out"], type=click.Path(file_okay=False), default=f"runs/reproduce-{experiment.name}",
+                     show_default=True),
+        click.Option(["--force"], is_flag=True,
+                     help="Retrain what --out holds; without it, runs with the same settings are reused and runs "
+                          "with other settings refused."),
+    ]
+
+    @_user_errors
+    def run(**given):
+        report = experiment.reproduce(given)
+        click.echo("\n" + report.text)
+        click.echo(f"written in {given['out']}: {', '.join(report.files)}")
+
+    return click.Command(experiment.name, callback=run, params=params, help=f"Reproduce {experiment.paper}.",
+                         short_help=experiment.paper)
+
+
+@main.group()
+def reproduce():
+    """Train a paper's models and print its tables beside the measured ones (one command per paper)."""
+
+
+for _experiment in experiments.REGISTRY.values():
+    reproduce.add_command(_reproduce_command(_experiment))
 
 
 def _model_and_inputs(source, seed):
@@ -324,7 +285,7 @@ def _model_and_inputs(source, seed):
 
     if Path(source).exists():
         config, _ = runs.open_run(source)
-        dataset = _run_dataset(config)
+        dataset = families.run_dataset(config)
         return config["model"], fit.load_model(source), dataset.x_test[:500]
     from gaitbnn import export as exporter
 
@@ -335,9 +296,9 @@ def _model_and_inputs(source, seed):
 
 @main.command()
 @click.argument("source")
-@click.option("--target", type=click.Choice(["arm64", "float", "train"]), default="arm64", show_default=True,
+@click.option("--target", type=click.Choice(TARGETS), default="arm64", show_default=True,
               help="arm64: LCE-optimized flatbuffer for ARM64 Android; float: plain float32 TFLite baseline; "
-                   "train: a float embedding network (lenet4, vgg8, mobilenetv2) with train / infer / save / "
+                   "train: an embedding network (lenet4, vgg8, mobilenetv2) with train / infer / save / "
                    "restore signatures for on-device training.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for NAME.tflite and NAME.json.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random inputs for a fresh model.")
@@ -348,28 +309,11 @@ def export(source, target, out, seed):
     The report NAME.json gives the size, the 1-bit limit, the ops, the share of weights in binary ops and the
     Keras-vs-flatbuffer parity; the export fails, writing nothing, if parity is off.
     """
-    from gaitbnn import export as exporter
-
     name, model, x = _model_and_inputs(source, seed)
-    if target == "train":
-        from gaitbnn import models, ondevice
-
-        if models.get_spec(name).family != models.AUTH:
-            raise InputError(f"--target train is for the siamese embedding networks; {name} is not one (see "
-                             "'gaitbnn models')")
-        result = ondevice.export(model, name, out, x[:64])
-        losses = ", ".join(f"{v:.4f}" for v in result["train_losses"])
-        click.echo(f"{Path(out) / name}_train.tflite: {result['size_bytes'] / 1024:.1f} KiB, signatures "
-                   f"{', '.join(result['signatures'])}; infer vs Keras max |diff| {result['infer_max_abs_diff']:.2e}; "
-                   f"train loss over {len(result['train_losses'])} steps: {losses}; report {Path(out) / name}_train.json")
-        return
-    report = exporter.export(model, name, target, out, x)
-    p = report["parity"]
-    click.echo(f"{Path(out) / name}.tflite: {report['size_bytes'] / 1024:.1f} KiB ({target}; 1-bit limit "
-               f"{report['one_bit_limit_bytes'] / 1024:.1f} KiB), binary weight fraction "
-               f"{report['binary_weight_fraction']:.4f}, ops {report['ops']}")
-    click.echo(f"parity vs Keras: max |diff| {p['max_abs_diff']:.2e}, argmax agreement {p['argmax_agreement']:.3f} "
-               f"on {p['inputs_compared']} inputs; report {Path(out) / name}.json")
+    family = families.of(name)
+    if target not in family.targets:
+        raise InputError(f"--target {target} is not for {name}: its targets are {', '.join(family.targets)}")
+    click.echo(family.export(model, name, target, Path(out), x))
 
 
 @main.command()

@@ -45,13 +45,11 @@ def fresh_model(name, seed=0, count=64, input_shape=None):
       the same signs. Random real inputs hit sign ties within rounding error now
       and then, and one flipped sign moves an untrained network's peaked softmax.
     """
+    from gaitbnn import families
+
     tf.keras.utils.set_random_seed(seed)
     model = models.build(name, input_shape)
-    if models.get_spec(name).family == models.ACTIVITY:  # windows normalized to [0, 1]
-        x = np.random.default_rng(seed).integers(0, 9, size=(count, *model.input_shape[1:])) / 8
-    else:
-        x = np.round(np.random.default_rng(seed).normal(size=(count, *model.input_shape[1:])) * 8) / 8
-    x = x.astype(np.float32)
+    x = families.of(name).sample_inputs(model.input_shape[1:], count, seed)  # e.g. [0, 1] for activity windows
     for _ in range(20):
         model(x, training=True)
     return model, x
@@ -155,7 +153,8 @@ def check_parity(result):
     limit = MAX_ABS_DIFF * max(1.0, p.get("max_abs_output", 1.0))
     if p["argmax_agreement"] < 1.0 or p["max_abs_diff"] > limit:
         raise ParityError(
-            f"{result['model']} ({result['target']}): flatbuffer differs from Keras: max |diff| {p['max_abs_diff']:.2e} "
+            f"{result['model']} ({result['target']}): flatbuffer differs from Keras: "
+            f"max |diff| {p['max_abs_diff']:.2e} "
             f"(limit {limit:.1e}), argmax agreement {p['argmax_agreement']:.4f} on {p['inputs_compared']} "
             "inputs: nothing written; report this model as a conversion bug"
         )

@@ -13,25 +13,25 @@ DEFAULT_MODEL = {datasets.GAIT: "bipedalnet", datasets.ACTIVITY: "tcnn", dataset
 ATTACKER_SOURCES = ("ouisir",)  # read as the attackers' database (MM'19 Table 3): every sample is a test sample
 
 
-def inspect(spec, family=None, seed=0, options=None) -> dict:
-    """The report of ``spec`` as one JSON-ready dict (see the module docstring)."""
-    spec = str(spec)
-    family = datasets.family_of(spec, family)
+def inspect(source, family=None, seed=0, options=None) -> dict:
+    """The report of ``source`` as one JSON-ready dict (see the module docstring)."""
+    source = str(source)
+    family = datasets.family_of(source, family)
     model = DEFAULT_MODEL[family]
     role = "training"
-    if family == datasets.AUTH and spec.split(":")[0] in ATTACKER_SOURCES:
+    if family == datasets.AUTH and source.split(":")[0] in ATTACKER_SOURCES:
         from gaitbnn.data import auth
 
-        dataset = auth.load(spec, seed=seed, split=False)
+        dataset = auth.load(source, seed=seed, split=False)
         role = "attackers (MM'19 Table 3: every sample is an attack)"
     else:
-        dataset = datasets.load_family(family, spec, seed, models.get_spec(model).input_shape, options, warn=False)
+        dataset = datasets.load_family(family, source, seed, models.get_spec(model).input_shape, options, warn=False)
     if family == datasets.AUTH:
         windows = {"train": int(len(dataset.train)), "val": 0, "test": int(len(dataset.test))}
     else:
         windows = {part: int(len(getattr(dataset, f"y_{part}"))) for part in ("train", "val", "test")}
     return {
-        "source": spec,
+        "source": source,
         "family": family,
         "synthetic": bool(dataset.synthetic),
         "description": dataset.description,

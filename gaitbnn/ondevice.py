@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from gaitbnn import runs
 from gaitbnn.errors import InputError
-from gaitbnn.training.siamese import MARGIN, contrastive_loss
+from gaitbnn.training.pairs import MARGIN, contrastive_loss
 
 SIGNATURES = ("train", "infer", "save", "restore")
 

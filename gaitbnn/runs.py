@@ -6,7 +6,9 @@ last, ``metrics.json``: a run is complete when ``metrics.json`` exists. Every
 file is written to a temporary name in the same folder and then renamed, so a
 crash never leaves a half-written model, flatbuffer or report.
 """
+import importlib.metadata
 import json
+import platform
 from pathlib import Path
 
 from gaitbnn.atomic import atomic_path  # noqa: F401  (re-exported: runs.atomic_path)
@@ -73,3 +75,76 @@ def open_run(path):
     if not (path / MODEL_FILE).exists():
         raise InputError(f"{path}: the run has no {MODEL_FILE}: train it again")
     return read_json(path / CONFIG_FILE, "run config"), read_json(path / METRICS_FILE, "run metrics")
+
+
+VERSIONED = ("gaitbnn", "tensorflow", "tf-keras", "larq", "larq-compute-engine", "numpy")
+
+
+def versions():
+    """The installed versions of the packages a run depends on (``importlib.metadata``), Python and the machine."""
+    out = {"python": platform.python_version(), "machine": platform.machine()}
+    for package in VERSIONED:
+        try:
+            out[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            out[package] = None
+    return out
+
+
+class RunWriter:
+    """The one writer of run directories, for every kind of model (classifiers and siamese embeddings alike).
+
+    ``config.json`` (with ``versions``) first; ``history.csv`` from ``callbacks()`` as epochs end, with a
+    ``backup/`` that lets the same command resume an interrupted run of the same settings; then the model
+    (``save_model``), ``training_curves.png`` (``training_done``) and, last, ``metrics.json`` (``finish``).
+    """
+
+    def __init__(self, out, config, force=False, monitor="val_accuracy"):
+        self.out = prepare_output_dir(out, force=force)
+        (self.out / METRICS_FILE).unlink(missing_ok=True)
+        self.config = {**config, "versions": versions()}
+        self.best_so_far, self.resuming = self._resume_state(force, monitor)
+        write_json(self.out / CONFIG_FILE, self.config)
+
+    def _resume_state(self, force, monitor):
+        """(best ``monitor`` so far, True) when ``out`` holds an interrupted run of the same settings."""
+        from gaitbnn.training import resume
+
+        last = resume.completed_epoch(self.out / resume.BACKUP_DIR)
+        if last is None or force:
+            resume.discard(self.out)
+            return None, False
+        previous = read_json(self.out / CONFIG_FILE, "run config") if (self.out / CONFIG_FILE).exists() else {}
+        differs = [k for k in resume.RESUME_KEYS if previous.get(k) != self.config.get(k)]
+        if differs:
+            raise InputError(f"{self.out}: holds an interrupted run with other {', '.join(differs)}: rerun it with "
+                             "the same options to resume, or pass --force to start over")
+        return resume.trim_history(self.out / HISTORY_FILE, last, monitor), True
+
+    def callbacks(self):
+        """Keras callbacks that write ``history.csv`` and the resume backup (put them after the others)."""
+        import tensorflow as tf
+
+        from gaitbnn.training import resume
+
+        return [tf.keras.callbacks.CSVLogger(str(self.out / HISTORY_FILE), append=self.resuming),
+                tf.keras.callbacks.BackupAndRestore(str(self.out / resume.BACKUP_DIR))]
+
+    def save_model(self, model, **options):
+        """The trained model, written atomically (HDF5, without the optimizer)."""
+        options.setdefault("include_optimizer", False)
+        with atomic_path(self.out / MODEL_FILE) as tmp:
+            model.save(str(tmp), **options)
+
+    def training_done(self, title):
+        """Drop the resume backup and draw the training curves from ``history.csv``."""
+        from gaitbnn.reports import plot_history
+        from gaitbnn.training import resume
+
+        resume.discard(self.out)
+        plot_history(self.out / HISTORY_FILE, self.out / CURVES_FILE, title)
+
+    def finish(self, metrics):
+        """Write ``metrics.json``, last: the run is complete."""
+        write_json(self.out / METRICS_FILE, metrics)
+        return metrics

@@ -1,12 +1,12 @@
 """Shared fixtures and writers of real dataset layouts: Padova/IDNet, LARa, CASIA-B, OU-ISIR; one trained run."""
 from pathlib import Path
 
-import gaitbnn  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
+import gaitbnn  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from gaitbnn.data import lara
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -69,7 +69,7 @@ def write_lara(root, sensors, subjects, seconds=3.0, seed=0):
     rng = np.random.default_rng(seed)
     info = lara.SENSORS[sensors]
     n = int(seconds * info["rate"])
-    for k, subject in enumerate(subjects):
+    for _k, subject in enumerate(subjects):
         folder = root / subject
         folder.mkdir(parents=True, exist_ok=True)
         classes = np.repeat(np.arange(n // 50 + 1) % 8, 50)[:n]
@@ -105,7 +105,8 @@ def write_ouisir(path, rows, gyro_zero=False, header_rows=None, seed=0):
     """One OU-ISIR walk as published: 'rows: N', 'cols: 6', then Gx,Gy,Gz,Ax,Ay,Az (rad/s, g) at 100 Hz."""
     rng = np.random.default_rng(seed)
     t = np.arange(rows) / 100.0
-    gyro = np.zeros((rows, 3)) if gyro_zero else 0.3 * np.sin(2 * np.pi * 1.8 * t)[:, None] + rng.normal(0, .05, (rows, 3))
+    gyro = np.zeros((rows, 3)) if gyro_zero else \
+        0.3 * np.sin(2 * np.pi * 1.8 * t)[:, None] + rng.normal(0, .05, (rows, 3))
     acc = np.stack([0.1 * np.sin(2 * np.pi * 1.8 * t), -1.0 + 0.2 * np.sin(2 * np.pi * 3.6 * t + seed),
                     0.05 * rng.normal(size=rows)], axis=1)
     lines = [f"rows: {rows if header_rows is None else header_rows}", "cols: 6"]

@@ -7,7 +7,7 @@ from conftest import write_lara
 from gaitbnn.data import activity, lara, npz
 from gaitbnn.data.windows import majority, sliding
 from gaitbnn.errors import InputError
-from gaitbnn.training.metrics import decode_attributes, scores
+from gaitbnn.training.scoring import decode_attributes, scores
 
 
 def test_sliding_windows_stride_and_majority_label():

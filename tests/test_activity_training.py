@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from gaitbnn.cli import main
 from gaitbnn.data import activity
 from gaitbnn.training import fit
-from gaitbnn.training.metrics import CONFUSION_FILE
+from gaitbnn.training.scoring import CONFUSION_FILE
 
 CHANCE = 1 / 8
 
@@ -68,7 +68,7 @@ def test_cli_trains_a_btcnn_on_a_npz_and_evaluates_it(tmp_path):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["train", "btcnn-conv1", "--data", "{tmp}/bad.npz", "--out", "{tmp}/out"], "missing array 'y'"),
-    (["train", "bipedalnet", "--window", "50", "--out", "{tmp}/out"], "--window, --stride and --lara-protocol are for the tcnn"),
+    (["train", "bipedalnet", "--window", "50", "--out", "{tmp}/out"], "--window: not an option of the gait data"),
     (["train", "tcnn", "--data", "{tmp}/absent", "--out", "{tmp}/out"], "no such dataset folder"),
     (["reproduce", "btcnn", "--learning-rates", "fast", "--out", "{tmp}/out"], "not a comma-separated list"),
 ])

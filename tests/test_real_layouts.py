@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import (shared_data, silhouette, write_casia_sequence, write_lara, write_ouisir, write_png,
-                      write_walk)
+from conftest import shared_data, silhouette, write_casia_sequence, write_lara, write_ouisir, write_png, write_walk
 from gaitbnn import inspection
 from gaitbnn.cli import main
 from gaitbnn.data import activity, auth, casia_b, dataset, gei, lara, ou_isir, padova

@@ -67,10 +67,10 @@ def test_rerun_from_config_gives_the_same_metrics(trained_run, tmp_path):
     again = json.loads((tmp_path / runs.METRICS_FILE).read_text())
     assert again["test_accuracy"] == metrics["test_accuracy"]
     config = json.loads((tmp_path / runs.CONFIG_FILE).read_text())
-    assert {"tensorflow", "larq", "larq_compute_engine"} <= set(config["versions"]) and config["seed"] == 0
+    assert {"tensorflow", "larq", "larq-compute-engine", "gaitbnn"} <= set(config["versions"]) and config["seed"] == 0
 
 
-MIRRORED = """
+MIRRORED = f"""
 import json, sys
 import gaitbnn, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
@@ -78,11 +78,11 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from gaitbnn import data
 from gaitbnn.training import fit
 kind = sys.argv[1]
-dataset = data.load("%s", (6, 98, 1), seed=0)
+dataset = data.load("{TINY}", (6, 98, 1), seed=0)
 metrics = fit.train("bipedalnet", dataset, sys.argv[2], epochs=10, batch_size=32, seed=0, verbose=0, distribute=kind)
 replicas = tf.distribute.MirroredStrategy().num_replicas_in_sync if kind == "mirrored" else 1
-print(json.dumps({"accuracy": metrics["test_accuracy"], "replicas": replicas}))
-""" % TINY
+print(json.dumps({{"accuracy": metrics["test_accuracy"], "replicas": replicas}}))
+"""
 
 
 def test_mirrored_on_two_cpu_devices_learns_like_one(tmp_path):

@@ -12,8 +12,8 @@ from gaitbnn.authentication.sprt import ACCEPT, CONTINUE, REJECT, SPRT
 from gaitbnn.cli import main
 from gaitbnn.data import auth, mcgill, ou_isir, spectrogram, zju_gaitacc
 from gaitbnn.errors import InputError
-from gaitbnn.models import siamese as nets
-from gaitbnn.training import siamese as training
+from gaitbnn.models import embeddings
+from gaitbnn.training import pairs
 
 
 def test_spectrogram_shape_and_a_known_tone_peaks_in_its_bin():
@@ -32,12 +32,12 @@ def test_spectrogram_shape_and_a_known_tone_peaks_in_its_bin():
 
 
 def test_contrastive_loss_on_hand_made_pairs():
-    loss = training.contrastive_loss(margin=1.5)
+    loss = pairs.contrastive_loss(margin=1.5)
     y = tf.constant([1.0, 1.0, 0.0, 0.0])
     d = tf.constant([0.0, 0.5, 1.0, 2.0])
     # similar: d^2 -> 0, 0.25; dissimilar: max(1.5 - d, 0)^2 -> 0.25, 0
     assert float(loss(y, d)) == pytest.approx((0 + 0.25 + 0.25 + 0) / 4)
-    model = training.siamese(nets.lenet4((20, 12, 1), embedding=8))
+    model = pairs.siamese(embeddings.lenet4(input_shape=(20, 12, 1), embedding=8))
     a = np.random.default_rng(0).normal(size=(3, 20, 12, 1)).astype(np.float32)
     assert np.allclose(model.predict([a, a], verbose=0), 0, atol=1e-5)  # a sample is at distance 0 from itself
 
@@ -55,9 +55,9 @@ def test_reservoir_keeps_every_negative_equally_often_within_its_bound():
     rate = kept / trials
     assert np.allclose(rate, capacity / stream, atol=0.035), rate  # R / N = 0.25 each (sd ~0.007)
     owner, others = np.arange(4), np.arange(4, 60)
-    pairs, labels = reservoir.owner_pairs(owner, others, rng)
-    assert len(pairs) == 2 * len(owner) ** 2 and labels.sum() == len(owner) ** 2  # 2R, half positive
-    assert np.isin(pairs[labels == 0, 1], others).all() and np.isin(pairs[labels == 1], owner).all()
+    pair_index, labels = reservoir.owner_pairs(owner, others, rng)
+    assert len(pair_index) == 2 * len(owner) ** 2 and labels.sum() == len(owner) ** 2  # 2R, half positive
+    assert np.isin(pair_index[labels == 0, 1], others).all() and np.isin(pair_index[labels == 1], owner).all()
 
 
 def test_sprt_thresholds_accept_a_genuine_stream_and_reject_an_impostor():
@@ -73,15 +73,16 @@ def test_sprt_thresholds_accept_a_genuine_stream_and_reject_an_impostor():
 
 
 def test_freezing_really_freezes(tmp_path):
-    embedding = nets.lenet4((20, 12, 1), embedding=8)
-    training.freeze(embedding, ("conv1", "conv2"))
-    model = training.siamese(embedding)
-    training.compile_pairs(model, training.CONTRASTIVE, 1e-2)
-    before = {layer: [w.copy() for w in embedding.get_layer(layer).get_weights()] for layer in ("conv1", "conv2", "conv3")}
+    embedding = embeddings.lenet4(input_shape=(20, 12, 1), embedding=8)
+    pairs.freeze(embedding, ("conv1", "conv2"))
+    model = pairs.siamese(embedding)
+    pairs.compile_pairs(model, pairs.CONTRASTIVE, 1e-2)
+    before = {layer: [w.copy() for w in embedding.get_layer(layer).get_weights()]
+              for layer in ("conv1", "conv2", "conv3")}
     rng = np.random.default_rng(0)
     x = rng.normal(size=(12, 20, 12, 1)).astype(np.float32)
-    pairs, labels = reservoir.multi_class_pairs(np.repeat(np.arange(3), 4), 10, rng)
-    training.fit_pairs(model, x, pairs, labels, epochs=2, batch_size=5)
+    pair_index, labels = reservoir.multi_class_pairs(np.repeat(np.arange(3), 4), 10, rng)
+    pairs.fit_pairs(model, x, pair_index, labels, epochs=2, batch_size=5)
     for layer in ("conv1", "conv2"):
         assert all(np.array_equal(a, b) for a, b in zip(before[layer], embedding.get_layer(layer).get_weights()))
     assert not np.array_equal(before["conv3"][0], embedding.get_layer("conv3").get_weights()[0])
@@ -89,22 +90,22 @@ def test_freezing_really_freezes(tmp_path):
 
 def test_embedding_networks_are_sized_as_the_paper_says():
     counts = {name: builder().count_params() for name, builder in
-              (("lenet4", nets.lenet4), ("vgg8", nets.vgg8), ("mobilenetv2", nets.mobilenetv2))}
+              (("lenet4", embeddings.lenet4), ("vgg8", embeddings.vgg8), ("mobilenetv2", embeddings.mobilenetv2))}
     assert counts["lenet4"] == 644_514  # the "650K parameters" model of Sec. 4.2.2
     assert 0.55 < counts["mobilenetv2"] / counts["lenet4"] < 0.65  # "40% less parameters"
-    assert nets.conv_layers(nets.lenet4()) == ["conv1", "conv2", "conv3"]
+    assert embeddings.conv_layers(embeddings.lenet4()) == ["conv1", "conv2", "conv3"]
 
 
-@pytest.mark.parametrize("builder", [nets.lenet4, nets.lenet4_binary])
+@pytest.mark.parametrize("builder", [embeddings.lenet4, embeddings.lenet4_binary])
 def test_siamese_learns_synthetic_people(builder):
     data = auth.load("synthetic:users=4,seconds=60", seed=0)
     rng = np.random.default_rng(0)
-    pairs, labels = reservoir.multi_class_pairs(data.y[data.train], 150, rng)
+    pair_index, labels = reservoir.multi_class_pairs(data.y[data.train], 150, rng)
     tf.keras.utils.set_random_seed(0)
-    model = training.siamese(builder())
-    training.compile_pairs(model, training.CONTRASTIVE, 1e-3)
-    training.fit_pairs(model, data.images, data.train[pairs], labels, epochs=4)
-    assert training.test_accuracy(model, training.CONTRASTIVE, data) >= 0.8  # chance 0.5
+    model = pairs.siamese(builder())
+    pairs.compile_pairs(model, pairs.CONTRASTIVE, 1e-3)
+    pairs.fit_pairs(model, data.images, data.train[pairs], labels, epochs=4)
+    assert pairs.test_accuracy(model, pairs.CONTRASTIVE, data) >= 0.8  # chance 0.5
 
 
 def write_mcgill(root, people=2, seconds=30):
@@ -133,7 +134,8 @@ def write_ouisir(root, people=3, samples=800):
     for p in range(people):
         rows = [",".join(f"{v:.4f}" for v in (0, 0, 0, np.sin(0.2 * k + p), np.cos(0.1 * k), 1.0))
                 for k in range(samples)]
-        (root / f"T0_ID{p + 104:06d}_Center_seq0.csv").write_text(f"rows: {samples}\ncols: 6\n" + "\n".join(rows) + "\n")
+        header = f"rows: {samples}\ncols: 6\n"
+        (root / f"T0_ID{p + 104:06d}_Center_seq0.csv").write_text(header + "\n".join(rows) + "\n")
     return root
 
 
@@ -197,7 +199,7 @@ def test_loader_bad_inputs_say_what_and_where(tmp_path, case, message):
 def test_on_device_training_export_trains_in_the_tflite_interpreter(tmp_path):
     from gaitbnn import ondevice
 
-    embedding = nets.lenet4((20, 12, 1), embedding=8)
+    embedding = embeddings.lenet4(input_shape=(20, 12, 1), embedding=8)
     x = np.random.default_rng(0).normal(size=(8, 20, 12, 1)).astype(np.float32)
     report = ondevice.export(embedding, "lenet4", tmp_path, x)
     assert report["signatures"] == ["infer", "restore", "save", "train"]
@@ -210,24 +212,15 @@ def test_on_device_training_export_trains_in_the_tflite_interpreter(tmp_path):
     before = infer(x=x)["embedding"]
     checkpoint = str(tmp_path / "weights.ckpt")
     interpreter.get_signature_runner("save")(checkpoint_path=np.array(checkpoint, dtype=np.bytes_))
-    pairs = dict(first=x[:4], second=x[4:], label=np.array([1, 0, 1, 0], np.float32))
+    batch = dict(first=x[:4], second=x[4:], label=np.array([1, 0, 1, 0], np.float32))
     for _ in range(3):
-        train(**pairs)
+        train(**batch)
     assert not np.allclose(infer(x=x)["embedding"], before)
     interpreter.get_signature_runner("restore")(checkpoint_path=np.array(checkpoint, dtype=np.bytes_))
     assert np.allclose(infer(x=x)["embedding"], before, atol=1e-6)
     assert json.loads((tmp_path / "lenet4_train.json").read_text())["target"] == "train"
     with pytest.raises(InputError, match="binary layers"):
-        ondevice.convert(nets.lenet4_binary((20, 12, 1), embedding=8))
-
-
-def test_binary_lenet4_exports_to_arm64_with_binary_ops(tmp_path):
-    from gaitbnn import export
-
-    model, x = export.fresh_model("lenet4-binary", count=16)
-    report = export.export(model, "lenet4-binary", "arm64", tmp_path, x)
-    parity = report["parity"]
-    assert report["ops"].get("LceBconv2d") == 3 and parity["max_abs_diff"] <= 1e-4 * parity["max_abs_output"]
+        ondevice.convert(embeddings.lenet4_binary(input_shape=(20, 12, 1), embedding=8))
 
 
 def test_cli_trains_and_exports_for_on_device_training(tmp_path):
@@ -243,7 +236,8 @@ def test_cli_trains_and_exports_for_on_device_training(tmp_path):
     assert result.exit_code == 0 and (tmp_path / "arm64" / "lenet4.tflite").exists(), result.output
     result = CliRunner().invoke(main, ["export", str(run), "--target", "train", "--out", str(tmp_path / "phone")])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "phone" / "lenet4_train.tflite").exists() and "signatures infer, restore, save, train" in result.output
+    assert (tmp_path / "phone" / "lenet4_train.tflite").exists()
+    assert "signatures infer, restore, save, train" in result.output
     refused = CliRunner().invoke(main, ["export", "bipedalnet", "--target", "train", "--out", str(tmp_path / "no")])
-    assert refused.exit_code == 1 and "siamese embedding networks" in refused.output
+    assert refused.exit_code == 1 and "--target train is not for bipedalnet" in refused.output
     assert not (tmp_path / "no").exists()

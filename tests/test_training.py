@@ -35,7 +35,8 @@ def test_run_directory_is_complete(trained_run):
 def test_saved_run_reloads_to_the_same_accuracy(trained_run):
     out, metrics, dataset = trained_run
     model = fit.load_model(out)
-    assert fit.accuracy(model, dataset.x_test, dataset.y_test) == metrics["test_accuracy"]
+    predicted = fit.predict_classes(model, dataset, dataset.x_test, "softmax")
+    assert float(np.mean(predicted == dataset.y_test)) == metrics["test_accuracy"]
 
 
 def test_same_seed_same_metrics(tmp_path):
@@ -55,3 +56,20 @@ def test_a_broken_model_does_not_learn(tmp_path):
     dataset.y_train = rng.permutation(dataset.y_train)
     metrics = fit.train("bipedalnet", dataset, tmp_path / "r", epochs=4, batch_size=32, seed=0, verbose=0)
     assert metrics["test_accuracy"] < 0.45
+
+
+def test_evaluate_on_other_data_uses_the_statistics_the_model_was_trained_with(trained_run):
+    from gaitbnn import families
+
+    out, _, _ = trained_run
+    config = json.loads((out / runs.CONFIG_FILE).read_text())
+    other_source = "synthetic:users=5,seconds=60,noise=0.5,seed=99"
+    other = families.run_dataset(config, other_source)
+    own = data.load(other_source, (6, 98, 1), seed=config["seed"])  # the other data's own statistics
+    assert other.normalization["mean"] == config["normalization"]["mean"] != own.normalization["mean"]
+    stored_mean = np.reshape(config["normalization"]["mean"], (1, -1, 1, 1))
+    stored_std = np.reshape(config["normalization"]["std"], (1, -1, 1, 1))
+    own_mean = np.reshape(own.normalization["mean"], (1, -1, 1, 1))
+    own_std = np.reshape(own.normalization["std"], (1, -1, 1, 1))
+    raw = own.x_test * own_std + own_mean
+    np.testing.assert_allclose(other.x_test, (raw - stored_mean) / stored_std, rtol=1e-4, atol=1e-4)

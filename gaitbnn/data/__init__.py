@@ -2,7 +2,8 @@
 import re
 from pathlib import Path
 
-from gaitbnn.data.dataset import Dataset, is_synthetic, load  # noqa: F401
+from gaitbnn.data.dataset import Dataset, load  # noqa: F401
+from gaitbnn.data.sources import is_synthetic  # noqa: F401
 from gaitbnn.errors import InputError
 
 GAIT, ACTIVITY, GEI, AUTH = "gait", "activity", "gei", "auth"
@@ -13,44 +14,45 @@ OPTIONS = {GAIT: ("window_seconds", "split", "keep_duplicates"), ACTIVITY: ("win
            GEI: (), AUTH: ("split",)}
 
 
-def load_family(family, spec="synthetic", seed=0, input_shape=None, options=None, warn=True):
+def load_family(family, source="synthetic", seed=0, input_shape=None, options=None, warn=True, normalization=None):
     """The dataset a model family trains on: gait walks (Padova), activity windows (LARa, .npz), GEIs (CASIA-B)
     or accelerometer spectrograms (McGill, IDNet, ZJU-GaitAcc, OU-ISIR).
 
     ``options`` (``OPTIONS``): ``window_seconds``, ``split`` and ``keep_duplicates`` for gait; ``window``,
-    ``stride`` and ``protocol`` for activity; ``split`` for the siamese spectrograms. With ``warn``, each quirk the loader handled is printed as one
-    ``warning:`` line on stderr (``data.problems``).
+    ``stride`` and ``protocol`` for activity; ``split`` for the siamese spectrograms. With ``warn``, each quirk
+    the loader handled is printed as one ``warning:`` line on stderr (``data.problems``). ``normalization``: the
+    statistics a trained model expects (its run's ``config.json``), used instead of this data's own.
     """
     options = {k: v for k, v in (options or {}).items() if v is not None and k in OPTIONS.get(family, ())}
     if family == AUTH:  # spectrograms for the siamese networks (an AuthData, with x_test and input_shape)
         from gaitbnn.data import auth
 
-        dataset = auth.load(spec, seed=seed, split=options.get("split", "windows"))
+        dataset = auth.load(source, seed=seed, split=options.get("split", "windows"), normalization=normalization)
     elif family == GEI:
         from gaitbnn.data import gei
 
-        dataset = gei.load(spec, seed=seed, input_shape=input_shape)
+        dataset = gei.load(source, seed=seed, input_shape=input_shape)
     elif family == ACTIVITY:
         from gaitbnn.data import activity
 
-        dataset = activity.load(spec, seed=seed, **options)
+        dataset = activity.load(source, seed=seed, normalization=normalization, **options)
     else:
-        dataset = load(spec, input_shape, seed=seed, **options)
+        dataset = load(source, input_shape, seed=seed, normalization=normalization, **options)
     if warn and dataset.problems:
         dataset.problems.warn()
     return dataset
 
 
-def detect_family(spec):
+def detect_family(source):
     """The family a ``--data`` source belongs to, from its form or its folder layout; None if unknown."""
-    spec = str(spec)
-    prefix = spec.split(":")[0]
+    source = str(source)
+    prefix = source.split(":")[0]
     if prefix in AUTH_PREFIXES:
         return AUTH
-    if is_synthetic(spec):
+    if is_synthetic(source):
         return GAIT
-    path = Path(spec)
-    if spec.endswith(".npz") or path.is_file():
+    path = Path(source)
+    if source.endswith(".npz") or path.is_file():
         return ACTIVITY
     if not path.is_dir():
         return None
@@ -66,17 +68,17 @@ def detect_family(spec):
     return None
 
 
-def family_of(spec, family=None):
-    """``family`` if given, else the detected family of ``spec``; an InputError when neither is known."""
+def family_of(source, family=None):
+    """``family`` if given, else the detected family of ``source``; an InputError when neither is known."""
     if family:
         if family not in FAMILY_NAMES:
             raise InputError(f"--family {family}: use one of {', '.join(FAMILY_NAMES)}")
         return family
-    found = detect_family(spec)
+    found = detect_family(source)
     if found is None:
-        if not is_synthetic(spec) and not Path(str(spec)).exists():
-            raise InputError(f"{spec}: no such dataset folder or file: pass a dataset folder, a .npz file, "
+        if not is_synthetic(source) and not Path(str(source)).exists():
+            raise InputError(f"{source}: no such dataset folder or file: pass a dataset folder, a .npz file, "
                              f"{':PATH, '.join(AUTH_PREFIXES)}:PATH or 'synthetic'")
-        raise InputError(f"{spec}: not a known dataset layout (Padova uUUU_wWWW/, LARa Sxx/, CASIA-B 001/nm-01/090/ "
+        raise InputError(f"{source}: not a known dataset layout (Padova uUUU_wWWW/, LARa Sxx/, CASIA-B 001/nm-01/090/ "
                          "or .npz): see the README's dataset layouts, or pass --family")
     return found

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from gaitbnn.data import dataset, lara, npz, synthetic_activity
+from gaitbnn.data import lara, npz, sources, synthetic_activity
 from gaitbnn.data.dataset import Dataset
 from gaitbnn.data.problems import Problems
+from gaitbnn.data.sources import is_synthetic
 from gaitbnn.data.windows import sliding
 from gaitbnn.errors import InputError
 
@@ -29,11 +30,11 @@ SPREAD = 2.0  # standard deviations either side of the mean that map to [0, 1]
 SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 
 
-def parse_synthetic(spec):
+def parse_synthetic(source):
     """'synthetic' or 'synthetic:sensors=mocap,subjects=14,seconds=30,noise=0.3,seed=1' -> options."""
-    options = dataset.parse_synthetic(spec, synthetic_activity.DEFAULTS, {"sensors": list(lara.SENSORS)})
+    options = sources.parse_synthetic(source, synthetic_activity.DEFAULTS, {"sensors": list(lara.SENSORS)})
     if options["subjects"] < 3:
-        raise InputError(f"--data {spec}: subjects must be at least 3 (train, validation and test)")
+        raise InputError(f"--data {source}: subjects must be at least 3 (train, validation and test)")
     return options
 
 
@@ -41,6 +42,13 @@ def fit_range(samples):
     """Per-channel (low, high) of the [0, 1] mapping from training samples (n, D)."""
     mean, std = samples.mean(axis=0), samples.std(axis=0)
     return mean - SPREAD * std, mean + SPREAD * std + 1e-6
+
+
+def stored_range(normalization):
+    """(low, high) of a trained model's stored normalization, or None."""
+    if normalization and "low" in normalization:
+        return np.asarray(normalization["low"]), np.asarray(normalization["high"])
+    return None
 
 
 def normalize(x, low, high):
@@ -97,7 +105,7 @@ def apply_protocol(recordings, protocol, problems):
 
 
 def _from_recordings(recordings, sensors, window, stride, source, description, synthetic, protocol="authors",
-                     problems=None):
+                     problems=None, normalization=None):
     problems = problems if problems is not None else Problems()
     summary = recording_summary(recordings, lara.SENSORS[sensors]["rate"])
     recordings = apply_protocol(recordings, protocol, problems)
@@ -107,7 +115,7 @@ def _from_recordings(recordings, sensors, window, stride, source, description, s
     train_recordings = [r for r in recordings if r.subject in assignment["train"]]
     if not train_recordings:
         raise InputError(f"{source}: no recordings of the training subjects {', '.join(assignment['train'])}")
-    low, high = fit_range(np.concatenate([r.signal for r in train_recordings]))
+    low, high = stored_range(normalization) or fit_range(np.concatenate([r.signal for r in train_recordings]))
     xs, ys, attrs, subjects = [], [], [], []
     for r in recordings:
         x, y, a = sliding(r.signal, r.classes, r.attributes, window, stride,
@@ -138,13 +146,13 @@ def _dataset(x, y, a, parts, class_names, attribute_names, channel_names, synthe
         x[parts["train"]], y[parts["train"]], x[parts["val"]], y[parts["val"]], x[parts["test"]], y[parts["test"]],
         class_names=list(class_names), channel_names=channel_names, synthetic=synthetic, description=description,
         source=source, normalization=normalization,
-        a_train=a[parts["train"]], a_val=a[parts["val"]], a_test=a[parts["test"]],
+        attributes_train=a[parts["train"]], attributes_val=a[parts["val"]], attributes_test=a[parts["test"]],
         attribute_names=list(attribute_names), attribute_table=table, attribute_table_classes=table_classes,
         options=options,
     )
 
 
-def _from_npz(path, seed):
+def _from_npz(path, seed, normalization=None):
     data = npz.read(path)
     x, y = data["x"], data["y"]
     if data["split"] is not None:
@@ -169,7 +177,7 @@ def _from_npz(path, seed):
         [f"is_{c}" for c in data["class_names"]]
     if attributes is None:
         attributes = np.eye(len(data["class_names"]), dtype=np.float32)[y]
-    low, high = fit_range(x[parts["train"]].reshape(-1, x.shape[2]))
+    low, high = stored_range(normalization) or fit_range(x[parts["train"]].reshape(-1, x.shape[2]))
     x = normalize(x, low, high)
     description = f"windows from {path} ({len(y)} x {x.shape[1]} steps x {x.shape[2]} channels, {how})"
     dataset = _dataset(x, y, attributes, parts, data["class_names"], names, [f"ch{i}" for i in range(x.shape[2])],
@@ -182,21 +190,23 @@ def _from_npz(path, seed):
     return dataset
 
 
-def load(spec="synthetic", seed=0, window=None, stride=None, protocol="authors"):
-    """The train / val / test windows of ``spec``: 'synthetic[:options]', a LARa folder, or a .npz file.
+def load(source="synthetic", seed=0, window=None, stride=None, protocol="authors", normalization=None):
+    """The train / val / test windows of ``source``: 'synthetic[:options]', a LARa folder, or a .npz file.
 
-    ``protocol``: how LARa recordings (real or synthetic) are windowed (``lara.PROTOCOLS``).
+    ``protocol``: how LARa recordings (real or synthetic) are windowed (``lara.PROTOCOLS``); ``normalization``:
+    a trained model's stored ``low`` / ``high`` range, used instead of this data's training range.
     """
-    spec = str(spec)
-    if spec.split(":")[0] == "synthetic":
-        options = parse_synthetic(spec)
+    source = str(source)
+    if is_synthetic(source):
+        options = parse_synthetic(source)
         recs = synthetic_activity.recordings(**options)
         description = (f"SYNTHETIC LARa-shaped activity data ({options['sensors']}: {options['subjects']} subjects x "
                        f"{options['seconds']:g} s, seed {options['seed']}), not the LARa dataset")
-        return _from_recordings(recs, options["sensors"], window, stride, spec, description, True, protocol)
-    if spec.endswith(".npz") or Path(spec).is_file():
-        return _from_npz(spec, seed)
+        return _from_recordings(recs, options["sensors"], window, stride, source, description, True, protocol,
+                                normalization=normalization)
+    if source.endswith(".npz") or Path(source).is_file():
+        return _from_npz(source, seed, normalization)
     problems = Problems()
-    sensors, recs = lara.recordings(spec, problems)
-    return _from_recordings(recs, sensors, window, stride, spec, f"LARa {sensors} at {spec}", False, protocol,
-                            problems)
+    sensors, recs = lara.recordings(source, problems)
+    return _from_recordings(recs, sensors, window, stride, source, f"LARa {sensors} at {source}", False, protocol,
+                            problems, normalization)

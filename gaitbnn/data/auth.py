@@ -15,15 +15,15 @@ one (``dataset.walk_split``): is it the same person on another walk? Both
 representations are standardized with the training part's statistics.
 """
 from dataclasses import dataclass, field
-from typing import List
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from gaitbnn.data import mcgill, ou_isir, padova, spectrogram, synthetic, zju_gaitacc
-from gaitbnn.data.dataset import SPLITS, parse_synthetic, walk_split
+from gaitbnn.data.dataset import SPLITS, walk_split
 from gaitbnn.data.problems import Problems
 from gaitbnn.data.recordings import summary
+from gaitbnn.data.sources import parse_synthetic
 from gaitbnn.errors import InputError
 
 SOURCES = {"mcgill": (mcgill.recordings, "McGill"), "idnet": (padova.recordings, "IDNet (Padova)"),
@@ -41,7 +41,7 @@ class AuthData:
     sessions: np.ndarray  # (n,) session index within the person (0 = first)
     train: np.ndarray  # indices of training samples
     test: np.ndarray  # indices of test samples
-    people: List[str]
+    people: list[str]
     synthetic: bool
     description: str
     source: str
@@ -63,17 +63,17 @@ class AuthData:
         return self.images[self.test]
 
 
-def _recordings(spec, problems):
-    kind, _, path = spec.partition(":")
+def _recordings(source, problems):
+    kind, _, path = source.partition(":")
     if kind == "synthetic":
-        options = parse_synthetic(spec, SYNTHETIC)
+        options = parse_synthetic(source, SYNTHETIC)
         recs = synthetic.recordings(**options)
         return ([type(r)(r.user, r.session, r.times, r.signal[:, :3], r.origin) for r in recs], True,
                 f"SYNTHETIC accelerometer walks ({options['users']} people x {options['sessions']} "
                 f"session{'s' if options['sessions'] != 1 else ''} x "
                 f"{options['seconds']:g} s, session drift {options['drift']:g} rad, seed {options['seed']})")
     if kind not in SOURCES or not path:
-        raise InputError(f"--data {spec}: name the source as synthetic, {':PATH, '.join(SOURCES)}:PATH")
+        raise InputError(f"--data {source}: name the source as synthetic, {':PATH, '.join(SOURCES)}:PATH")
     reader, label = SOURCES[kind]
     recs = reader(path, problems)
     if kind == "idnet":  # the Padova walks carry the gyroscope too
@@ -81,21 +81,22 @@ def _recordings(spec, problems):
     return recs, False, f"{label} at {path}"
 
 
-def load(spec="synthetic", seed=0, split=True, reference=None):
-    """Spectrograms and windows of every person in ``spec``; ``split=False`` keeps all as test (attackers).
+def load(source="synthetic", seed=0, split=True, reference=None, normalization=None):
+    """Spectrograms and windows of every person in ``source``; ``split=False`` keeps all as test (attackers).
 
     ``split``: True or "windows" (80/20 of each person's segments, the paper's), "walks" (whole recordings
     held out per person), or False (every sample a test sample).
 
     Both representations are standardized with the training part's statistics, or with ``reference``'s
-    (an ``AuthData``): attackers' samples go through the enrolled users' pipeline, as on the phone.
+    (an ``AuthData``): attackers' samples go through the enrolled users' pipeline, as on the phone; or with
+    ``normalization`` (a trained model's stored statistics).
     """
-    spec = str(spec)
+    source = str(source)
     split = "windows" if split is True else split
     if split and split not in SPLITS:
         raise InputError(f"--split {split}: use one of {', '.join(SPLITS)}")
     problems = Problems()
-    recs, synthetic_data, description = _recordings(spec, problems)
+    recs, synthetic_data, description = _recordings(source, problems)
     people = sorted({r.user for r in recs})
     session_names = {p: sorted({r.session for r in recs if r.user == p}) for p in people}
     segs, ys, sessions = [], [], []
@@ -113,11 +114,11 @@ def load(spec="synthetic", seed=0, split=True, reference=None):
     if split:
         short = [p for p, c in zip(people, counts) if c < MIN_SEGMENTS]
         if short:
-            raise InputError(f"{spec}: {short[0]} has {counts[people.index(short[0])]} segments of "
+            raise InputError(f"{source}: {short[0]} has {counts[people.index(short[0])]} segments of "
                              f"{spectrogram.SEGMENT / spectrogram.RATE_HZ:g} s, needs {MIN_SEGMENTS}: add longer walks "
                              "or remove this person")
         if len(people) < 2:
-            raise InputError(f"{spec}: {len(people)} person found; authentication needs at least 2")
+            raise InputError(f"{source}: {len(people)} person found; authentication needs at least 2")
         if split == "walks":
             walks = np.array([f"{person}/{session}" for person, session in zip(y, sessions)])
             train, _, test = walk_split(y, walks, seed, TEST_FRACTION, 0.0, people)
@@ -125,10 +126,12 @@ def load(spec="synthetic", seed=0, split=True, reference=None):
             train, test = train_test_split(np.arange(len(y)), test_size=TEST_FRACTION, stratify=y, random_state=seed)
     else:
         if not len(y):
-            raise InputError(f"{spec}: no recording is {spectrogram.SEGMENT / spectrogram.RATE_HZ:g} s long")
+            raise InputError(f"{source}: no recording is {spectrogram.SEGMENT / spectrogram.RATE_HZ:g} s long")
         train, test = np.arange(0), np.arange(len(y))
     images, windows = spectrogram.images(segments), spectrogram.sliding_windows(segments)
-    if reference is not None:
+    if normalization and "image_mean" in normalization:
+        norm = normalization
+    elif reference is not None:
         norm = reference.normalization
     else:
         fit = train if len(train) else test
@@ -141,5 +144,5 @@ def load(spec="synthetic", seed=0, split=True, reference=None):
     return AuthData(images.astype(np.float32), windows.astype(np.float32), y, sessions, np.sort(train),
                     np.sort(test), people, synthetic_data,
                     f"{description}; {len(y)} segments of 5.12 s ({len(train)} train / {len(test)} test"
-                    + (", whole walks held out)" if split == "walks" else ")"), spec,
+                    + (", whole walks held out)" if split == "walks" else ")"), source,
                     norm, summary(recs), problems, {"split": split or "none (all test)"})

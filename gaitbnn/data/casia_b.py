@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,21 +35,13 @@ import numpy as np
 from gaitbnn.atomic import atomic_path
 from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.problems import Problems, collector
-from gaitbnn.progress import Progress
+from gaitbnn.data.records import GEIRecord  # noqa: F401  (re-exported)
 from gaitbnn.errors import InputError
+from gaitbnn.progress import Progress
 
 NEAR_EMPTY_SUM = 10000  # sum of 0-255 grey levels at or below which a frame is dropped (public pretreatment)
 GEI_NAME = re.compile(r"^(\d{3})-(nm|bg|cl)-(\d{2})-(\d{3})$")
 SEQUENCE = re.compile(r"^(nm|bg|cl)-(\d{2})$")
-
-
-@dataclass
-class GEIRecord:
-    subject: str
-    condition: str  # nm, bg, cl
-    sequence: int
-    view: int  # degrees
-    image: np.ndarray  # (height, width) float32 in [0, 1]
 
 
 def read_image(path):
@@ -122,7 +113,8 @@ def _save_cache(path, records, problems):
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, problems=np.array(json.dumps(problems.as_list())), subject=np.array([r.subject for r in records]),
+            np.savez(f, problems=np.array(json.dumps(problems.as_list())),
+                     subject=np.array([r.subject for r in records]),
                      condition=np.array([r.condition for r in records]),
                      sequence=np.array([r.sequence for r in records]), view=np.array([r.view for r in records]),
                      image=np.stack([r.image for r in records]))

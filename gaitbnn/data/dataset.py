@@ -17,7 +17,6 @@ Each channel is standardized with the mean and standard deviation of the
 training windows only.
 """
 from dataclasses import dataclass, field
-from typing import List, Optional
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -25,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from gaitbnn.data import padova, synthetic
 from gaitbnn.data.problems import Problems
 from gaitbnn.data.recordings import CHANNELS, summary, windows_by_user
+from gaitbnn.data.sources import is_synthetic, parse_synthetic  # noqa: F401  (re-exported)
 from gaitbnn.errors import InputError
 
 TEST_FRACTION = 0.2
@@ -42,20 +42,20 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    class_names: List[str]
-    channel_names: List[str]
+    class_names: list[str]
+    channel_names: list[str]
     synthetic: bool
     description: str
     source: str
     normalization: dict = field(default_factory=dict)
     # Activity data (tCNN / BtCNN): per-window attribute vectors, and the table that decodes a predicted
     # attribute vector to the class of its nearest row (one row per class-attribute combination in training).
-    a_train: Optional[np.ndarray] = None
-    a_val: Optional[np.ndarray] = None
-    a_test: Optional[np.ndarray] = None
-    attribute_names: List[str] = field(default_factory=list)
-    attribute_table: Optional[np.ndarray] = None
-    attribute_table_classes: Optional[np.ndarray] = None
+    attributes_train: np.ndarray | None = None
+    attributes_val: np.ndarray | None = None
+    attributes_test: np.ndarray | None = None
+    attribute_names: list[str] = field(default_factory=list)
+    attribute_table: np.ndarray | None = None
+    attribute_table_classes: np.ndarray | None = None
     options: dict = field(default_factory=dict)  # how the windows were cut (window, stride), for reruns
     test_groups: dict = field(default_factory=dict)  # per-test-item labels to score by (GEIs: view, condition)
     # What the loader read (subjects, recordings, seconds, sample_rate_hz) and the quirks it handled.
@@ -69,39 +69,6 @@ class Dataset:
     @property
     def classes(self):
         return len(self.class_names)
-
-
-def parse_synthetic(spec, defaults=None, choices=None):
-    """'synthetic' or 'synthetic:users=8,seconds=40' -> generator keyword arguments.
-
-    ``defaults`` (the gait generator's by default) sets the known options and their types;
-    ``choices`` maps a text option to its allowed values. Counts must be positive.
-    """
-    options = dict(synthetic.DEFAULTS if defaults is None else defaults)
-    choices = choices or {}
-    _, _, rest = spec.partition(":")
-    for item in filter(None, rest.split(",")):
-        key, _, value = item.partition("=")
-        if key not in options or not value:
-            raise InputError(
-                f"--data {spec}: unknown synthetic option '{item}': use synthetic[:{'=..,'.join(options)}=..]"
-            )
-        if key in choices:
-            if value not in choices[key]:
-                raise InputError(f"--data {spec}: {key} must be one of {', '.join(choices[key])}")
-            options[key] = value
-            continue
-        try:
-            options[key] = type(options[key])(value)
-        except ValueError:
-            raise InputError(f"--data {spec}: '{value}' is not a number for {key}") from None
-        if options[key] <= 0 and key not in ("noise", "drift", "seed"):
-            raise InputError(f"--data {spec}: {key} must be positive")
-    return options
-
-
-def is_synthetic(spec):
-    return str(spec).split(":")[0] == "synthetic"
 
 
 def walk_split(y, walks, seed, test_fraction=TEST_FRACTION, val_fraction=VAL_FRACTION, users=None):
@@ -133,41 +100,46 @@ def window_split(y, seed):
     return train, val, test
 
 
-def load(spec="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW_SECONDS, split="windows",
-         keep_duplicates=False):
+def load(source="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW_SECONDS, split="windows",
+         keep_duplicates=False, normalization=None):
     """Build the train/val/test windows for a model input of ``input_shape`` (channels, T, 1).
 
     ``split``: ``windows`` (the paper's) or ``walks`` (whole walks held out); ``keep_duplicates``: keep a
-    recording that a Padova folder files under two users (left out of both by default).
+    recording that a Padova folder files under two users (left out of both by default); ``normalization``: a
+    trained model's per-channel ``mean`` and ``std`` to use instead of this data's training statistics.
     """
-    spec = str(spec)
+    source = str(source)
     if split not in SPLITS:
         raise InputError(f"--split {split}: use one of {', '.join(SPLITS)}")
     channels, samples = int(input_shape[0]), int(input_shape[1])
     if channels != len(CHANNELS):
         raise InputError(f"model input has {channels} rows; the gait data has {len(CHANNELS)} channels {CHANNELS}")
     problems = Problems()
-    if is_synthetic(spec):
-        options = parse_synthetic(spec)
+    if is_synthetic(source):
+        options = parse_synthetic(source)
         recs = synthetic.recordings(**options)
         description = (
             f"SYNTHETIC gait data ({options['users']} users x {options['sessions']} walks x "
             f"{options['seconds']:g} s, seed {options['seed']}), not the Padova dataset"
         )
     else:
-        recs = padova.recordings(spec, problems, keep_duplicates=keep_duplicates)
-        description = f"Padova (IDNet) gait dataset at {spec}"
+        recs = padova.recordings(source, problems, keep_duplicates=keep_duplicates)
+        description = f"Padova (IDNet) gait dataset at {source}"
     x, y, walks, users = windows_by_user(recs, samples, window_seconds, MIN_WINDOWS_PER_USER)
     if len(users) < 2:
-        raise InputError(f"{spec}: only {len(users)} user found; identification needs at least 2 users")
+        raise InputError(f"{source}: only {len(users)} user found; identification needs at least 2 users")
     if split == "walks":
         train, val, test = walk_split(y, walks, seed, users=users)
         if not len(val):  # every user has exactly two walks: validate on training windows held out at random
             train, val = train_test_split(train, test_size=VAL_FRACTION, stratify=y[train], random_state=seed)
     else:
         train, val, test = window_split(y, seed)
-    mean = x[train].mean(axis=(0, 2), keepdims=True)
-    std = x[train].std(axis=(0, 2), keepdims=True) + 1e-6
+    if normalization and "mean" in normalization:
+        mean = np.reshape(normalization["mean"], (1, -1, 1))
+        std = np.reshape(normalization["std"], (1, -1, 1))
+    else:
+        mean = x[train].mean(axis=(0, 2), keepdims=True)
+        std = x[train].std(axis=(0, 2), keepdims=True) + 1e-6
 
     def prepare(part):
         return ((x[part] - mean) / std)[..., None].astype(np.float32), y[part]
@@ -178,9 +150,9 @@ def load(spec="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW
         x_tr, y_tr, x_va, y_va, x_te, y_te,
         class_names=users,
         channel_names=list(CHANNELS),
-        synthetic=is_synthetic(spec),
+        synthetic=is_synthetic(source),
         description=f"{description}; {window_seconds:g} s windows of {samples} samples; split: {split_text}",
-        source=spec,
+        source=source,
         normalization={"mean": mean.ravel().tolist(), "std": std.ravel().tolist(),
                        "window_seconds": window_seconds, "samples": samples},
         options={"window_seconds": window_seconds, "split": split, "keep_duplicates": bool(keep_duplicates)},

@@ -16,8 +16,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from gaitbnn.data import casia_b, synthetic_gei
-from gaitbnn.data.dataset import Dataset, parse_synthetic
+from gaitbnn.data.dataset import Dataset
 from gaitbnn.data.problems import Problems, collector
+from gaitbnn.data.sources import is_synthetic, parse_synthetic
 from gaitbnn.errors import InputError
 
 EXCLUDED_VIEWS = (0, 18, 162, 180)
@@ -57,25 +58,25 @@ def _stack(records):
     return np.stack([r.image for r in records])[..., None].astype(np.float32)
 
 
-def load(spec="synthetic", seed=0, input_shape=(64, 64, 1)):
-    """Train / val / test GEIs of ``spec`` ('synthetic[:subjects=..]' or a CASIA-B folder) at ``input_shape``."""
-    spec = str(spec)
+def load(source="synthetic", seed=0, input_shape=(64, 64, 1)):
+    """Train / val / test GEIs of ``source`` ('synthetic[:subjects=..]' or a CASIA-B folder) at ``input_shape``."""
+    source = str(source)
     problems = Problems()
     height, width = int(input_shape[0]), int(input_shape[1])
-    if spec.split(":")[0] == "synthetic":
-        options = parse_synthetic(spec, synthetic_gei.DEFAULTS)
+    if is_synthetic(source):
+        options = parse_synthetic(source, synthetic_gei.DEFAULTS)
         options.update(height=height, width=width)
         records = synthetic_gei.records(**options)
         description = (f"SYNTHETIC GEIs ({options['subjects']} subjects, 11 views, NM x6 / BG x2 / CL x2, "
                        f"seed {options['seed']}), not CASIA-B")
         synthetic = True
     else:
-        records = casia_b.records(spec, height, width, problems=problems)
-        description = f"CASIA-B at {spec}"
+        records = casia_b.records(source, height, width, problems=problems)
+        description = f"CASIA-B at {source}"
         synthetic = False
     summary = {"subjects": len({r.subject for r in records}),
                "recordings": len(records), "seconds": None, "sample_rate_hz": None}  # sequences, not time series
-    train, test = split(records, spec, problems)
+    train, test = split(records, source, problems)
     subjects = sorted({r.subject for r in train})
     index = {s: i for i, s in enumerate(subjects)}
     test = [r for r in test if r.subject in index]
@@ -88,7 +89,7 @@ def load(spec="synthetic", seed=0, input_shape=(64, 64, 1)):
     return Dataset(
         x_all[fit_idx], y_all[fit_idx], x_all[val_idx], y_all[val_idx], _stack(test),
         np.array([index[r.subject] for r in test]), class_names=subjects, channel_names=["gei"],
-        synthetic=synthetic, description=description, source=spec,
+        synthetic=synthetic, description=description, source=source,
         normalization={"range": "GEI grey levels in [0, 1]"},
         options={"height": height, "width": width},
         test_groups={"view": np.array([r.view for r in test]), "condition": np.array([r.condition for r in test])},

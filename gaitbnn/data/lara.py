@@ -32,15 +32,14 @@ dropped as in the LARa preprocessing, and spaces in names count as ``_``).
 The loader only reads: nothing is written into PATH.
 """
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pandas as pd
 
 from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.problems import collector
+from gaitbnn.data.records import ActivityRecording  # noqa: F401  (re-exported)
 from gaitbnn.errors import InputError
 
 CLASS_NAMES = ["standing", "walking", "cart", "handling_upwards", "handling_centred", "handling_downwards",
@@ -75,16 +74,6 @@ NONE_CLASS = CLASS_NAMES.index("none")  # thesis Table 5.1.1: "C8: None - Will b
 # "majority" (this project's first reading): every row kept, a window's attributes the most frequent vector
 # among the samples of its majority class.
 PROTOCOLS = ("authors", "majority")
-
-
-@dataclass
-class ActivityRecording:
-    """One recording: (n, D) signal, (n,) class per sample, (n, A) attributes per sample (or None)."""
-    subject: str
-    signal: np.ndarray
-    classes: np.ndarray
-    attributes: Optional[np.ndarray]
-    origin: str
 
 
 def _read_ragged(path, problems):

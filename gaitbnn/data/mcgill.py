@@ -13,7 +13,6 @@ Each file is a text table, one accelerometer sample per row: a timestamp, then
 x, y and z; separators, an optional header row and the timestamp unit are
 handled as for the Padova logs (``padova.read_log``).
 """
-from pathlib import Path
 
 from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.padova import read_log

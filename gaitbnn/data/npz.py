@@ -11,8 +11,8 @@ Arrays:
 Without ``split``: a seeded subject-wise split (60 / 20 / 20 % of the subjects,
 at least one each), or, without ``subject``, a seeded split stratified by class.
 """
-from pathlib import Path
 import zipfile
+from pathlib import Path
 
 import numpy as np
 

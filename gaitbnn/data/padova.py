@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitbnn.data.recordings import Recording
 from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.problems import collector
+from gaitbnn.data.recordings import Recording, interpolate
 from gaitbnn.errors import InputError
 
 WALK_FOLDER = re.compile(r"^u(\d+)_w(\d+)$")
@@ -148,7 +148,7 @@ def _walk(folder, problems):
     for index in _pieces(times, gaps):
         if len(index) < 2:
             continue
-        gyro_on_acc = np.stack([np.interp(times[index], t_gyr, gyr[:, c]) for c in range(3)], axis=1)
+        gyro_on_acc = interpolate(t_gyr, gyr, np.clip(times[index], t_gyr[0], t_gyr[-1]))
         out.append(Recording(f"u{user}", f"w{walk}", times[index], np.concatenate([acc[index], gyro_on_acc], axis=1),
                              str(folder)))
     return out, hashlib.sha256(np.ascontiguousarray(acc).tobytes()).hexdigest()
@@ -164,7 +164,8 @@ def recordings(path, problems=None, keep_duplicates=False):
     folders = sorted(p for p in root.iterdir() if p.is_dir() and WALK_FOLDER.match(p.name))
     if not folders:
         raise InputError(
-            f"{root}: no walk folders (uUUU_wWWW) found: point --data at the folder that holds u001_w001, u001_w002, ..."
+            f"{root}: no walk folders (uUUU_wWWW) found: point --data at the folder that holds u001_w001, "
+            "u001_w002, ..."
         )
     walks, by_digest = [], {}
     for folder in folders:

@@ -8,7 +8,6 @@ and prints one warning line per kind.
 """
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List
 
 EXAMPLES_KEPT = 12  # examples listed per kind (the count is always complete)
 
@@ -18,7 +17,7 @@ class Problem:
     kind: str  # short stable key, e.g. "gap_split"
     message: str  # what was done, for people
     count: int = 0
-    examples: List[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "count": self.count, "message": self.message,
@@ -34,7 +33,7 @@ class Problems:
     """An ordered set of ``Problem`` kinds; ``add`` counts one occurrence (or ``count``) with an example."""
 
     def __init__(self) -> None:
-        self._items: Dict[str, Problem] = {}
+        self._items: dict[str, Problem] = {}
 
     def add(self, kind: str, message: str, example: str = "", count: int = 1) -> None:
         item = self._items.setdefault(kind, Problem(kind, message))
@@ -58,7 +57,7 @@ class Problems:
     def get(self, kind: str):
         return self._items.get(kind)
 
-    def as_list(self) -> List[dict]:
+    def as_list(self) -> list[dict]:
         return [p.as_dict() for p in self]
 
     @classmethod

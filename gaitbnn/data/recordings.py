@@ -6,22 +6,15 @@ logs, the synthetic generator) produces recordings; this module turns them into
 windows of a fixed duration resampled to the model's T samples, so all models in
 Table 2 see the same stretch of walking, each at its own resolution.
 """
-from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.interpolate import interp1d
 
+from gaitbnn.data.records import Recording  # noqa: F401  (re-exported)
 from gaitbnn.errors import InputError
 
 CHANNELS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
-
-
-@dataclass
-class Recording:
-    user: str
-    session: str  # the walk (several pieces of one walk split at gaps share it)
-    times: np.ndarray  # (n,) seconds, increasing
-    signal: np.ndarray  # (n, 6)
-    origin: str  # file or generator that produced it, for error messages
 
 
 def summary(recordings, rate_of=None):
@@ -49,12 +42,25 @@ def rate_summary(rates):
             "max": round(float(rates.max()), 3)}
 
 
-def resample(times, values, rate_hz, start=None, stop=None):
-    """Linear interpolation of ``values`` (n, c) onto a uniform grid at ``rate_hz``."""
-    start = times[0] if start is None else start
-    stop = times[-1] if stop is None else stop
-    grid = np.arange(start, stop, 1.0 / rate_hz)
-    return grid, np.stack([np.interp(grid, times, values[:, c]) for c in range(values.shape[1])], axis=1)
+def interpolate(times, values, new_times):
+    """Linear interpolation of ``values`` (n, c) sampled at ``times`` onto ``new_times`` (inside their range)."""
+    return interp1d(times, values, axis=0, assume_sorted=True)(new_times)
+
+
+def resample(times, values, rate_hz):
+    """``values`` (n, c) on a uniform grid at ``rate_hz`` from the first sample to before the last: (grid, values)."""
+    grid = np.arange(times[0], times[-1], 1.0 / rate_hz)
+    return grid, interpolate(times, values, grid)
+
+
+def cut(uniform, length, stride=None):
+    """Windows of ``length`` samples every ``stride`` (default: ``length``, no overlap) of ``uniform`` (n, c):
+    (k, length, c); k is 0 when it is shorter than one window. A window never crosses the end."""
+    stride = stride or length
+    if len(uniform) < length:
+        return np.zeros((0, length, *uniform.shape[1:]), uniform.dtype)
+    view = sliding_window_view(uniform, length, axis=0)[::stride]  # (k, c, length)
+    return np.moveaxis(view, -1, 1)
 
 
 def windows(recording, samples, window_seconds):
@@ -64,9 +70,7 @@ def windows(recording, samples, window_seconds):
     walk is shared by two windows (and hence by two splits).
     """
     _, uniform = resample(recording.times, recording.signal, samples / window_seconds)
-    count = len(uniform) // samples
-    cut = uniform[: count * samples].reshape(count, samples, uniform.shape[1])
-    return np.ascontiguousarray(cut.transpose(0, 2, 1), dtype=np.float32)
+    return np.ascontiguousarray(cut(uniform, samples).transpose(0, 2, 1), dtype=np.float32)
 
 
 def windows_by_user(recordings, samples, window_seconds, min_windows):

@@ -18,6 +18,8 @@ the same 256-sample segments as (3, 256, 1) raw signals.
 import numpy as np
 from scipy import signal as scipy_signal
 
+from gaitbnn.data.recordings import cut, resample
+
 RATE_HZ = 50.0
 SEGMENT = 256
 SEGMENT_SECONDS = SEGMENT / RATE_HZ
@@ -45,10 +47,8 @@ def spectrogram(segment, rate=RATE_HZ):
 
 def segments(times, acc, rate=RATE_HZ):
     """Non-overlapping (k, SEGMENT, 3) segments of one recording, resampled to ``rate`` Hz."""
-    grid = np.arange(times[0], times[-1], 1.0 / rate)
-    uniform = np.stack([np.interp(grid, times, acc[:, c]) for c in range(3)], axis=1)
-    count = len(uniform) // SEGMENT
-    return uniform[: count * SEGMENT].reshape(count, SEGMENT, 3)
+    _, uniform = resample(times, acc, rate)
+    return np.ascontiguousarray(cut(uniform, SEGMENT))
 
 
 def images(segs):

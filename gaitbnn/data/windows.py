@@ -8,6 +8,8 @@ Windows never cross a recording's end.
 """
 import numpy as np
 
+from gaitbnn.data.recordings import cut
+
 
 def majority(labels):
     """The most frequent label of an integer array (ties: the smallest)."""
@@ -29,8 +31,7 @@ def sliding(signal, classes, attributes, steps, stride, rule="majority"):
     """
     n = len(signal)
     starts = np.arange(0, n - steps + 1, stride) if n >= steps else np.arange(0)
-    x = np.stack([signal[s:s + steps] for s in starts]).astype(np.float32) if len(starts) else \
-        np.zeros((0, steps, signal.shape[1]), np.float32)
+    x = cut(np.asarray(signal, np.float32), steps, stride)
     y = np.array([majority(classes[s:s + steps]) for s in starts], dtype=np.int64)
     if attributes is None:
         return x, y, None

@@ -1,10 +1,21 @@
-"""Paper reproductions: each composes data, training and the paper's own numbers.
+"""Paper reproductions: one module per paper, and the registry the CLI and the tests iterate over.
 
-The paper's numbers live as data in the repository's ``experiments/`` folder,
-one JSON file per table, each row citing its table and row.
+Every experiment module exposes ``reproduce(settings: dict) -> Report``: the settings
+(one ``merge_settings`` of the paper's table config, the synthetic reduced setting and
+the user's options) go in; the tables, the files written and the results come out.
+``gaitbnn reproduce NAME`` is generated from ``REGISTRY`` (its options from
+``Experiment.options``), and ``make reproduce-NAME`` calls it. The papers' own numbers
+live as data in the repository's ``experiments/`` folder, one JSON file per table,
+each row citing its table and row.
+
+Adding a paper: a module here with ``reproduce``, an ``Experiment`` entry below, its
+table config in ``experiments/``, its models in ``models/`` and their ``ModelSpec``s.
 """
+import importlib
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gaitbnn import runs
@@ -16,19 +27,117 @@ _CANDIDATES = (
 )
 
 
-def load_config(name):
+@dataclass(frozen=True)
+class Experiment:
+    """One paper's reproduction: where its code and paper numbers are, and what the CLI offers for it."""
+
+    name: str  # gaitbnn reproduce NAME, make reproduce-NAME
+    paper: str  # what it reproduces, for --help
+    module: str  # a module with reproduce(settings) -> Report
+    config: str  # experiments/CONFIG.json: the paper's tables and its training setting
+    models: tuple[str, ...]  # the registered models it trains (``--models`` picks a subset)
+    options: tuple[str, ...] = ()  # options beyond --data/--epochs/--seed/--out/--force (cli.EXPERIMENT_OPTIONS)
+    many_sources: bool = False  # --data may be given once per source (e.g. one per LARa sensor set)
+    tiny: tuple[str, ...] = ()  # CLI arguments of a run small enough for the test suite
+
+    def reproduce(self, settings: dict) -> "Report":
+        """Run it: ``settings`` holds the options given (None: not given) and ``out``."""
+        unknown = [m for m in settings.get("models") or () if m not in self.models]
+        if unknown:
+            raise InputError(f"--models {','.join(unknown)}: not in '{self.name}'; its models are "
+                             f"{', '.join(self.models)}")
+        return importlib.import_module(self.module).reproduce(settings)
+
+
+@dataclass
+class Report:
+    """What a reproduction printed and wrote."""
+
+    text: str
+    files: list[str]
+    results: dict = field(default_factory=dict)
+
+
+REGISTRY: dict[str, Experiment] = {e.name: e for e in [
+    Experiment("bipedalnet", "BiPedalNet Tables 1-2: IDNet, binarized IDNet, BiPedalNet on Padova gait",
+               "gaitbnn.experiments.bipedalnet", "bipedalnet_table2", ("idnet", "idnet-binary", "bipedalnet"),
+               ("split", "keep_duplicates"),
+               tiny=("--data", "synthetic:users=4,seconds=40", "--epochs", "1")),
+    Experiment("btcnn", "BtCNN thesis Tables 5.3.2-5.3.7: tCNN and Conv[1]..Conv[1-4] on LARa",
+               "gaitbnn.experiments.btcnn", "btcnn_tables",
+               tuple(f"{m}{h}" for h in ("", "-attr") for m in ("tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3",
+                                                                "btcnn-conv1-4")),
+               ("batch_size", "learning_rates", "window", "lara_protocol"),
+               many_sources=True,
+               tiny=("--data", "synthetic:seconds=3", "--epochs", "1", "--batch-size", "32",
+                     "--window", "24", "--models", "tcnn,btcnn-conv1-4")),
+    Experiment("lresnet", "L-ResNet-50 Tables 1-4: ResNet-50 vs Ghost-module L-ResNet-50 on CASIA-B GEIs",
+               "gaitbnn.experiments.lresnet", "lresnet_tables", ("resnet50", "lresnet50", "lresnet50-binary"),
+               tiny=("--data", "synthetic:subjects=2", "--epochs", "1", "--models", "lresnet50")),
+    Experiment("siamese", "On-device siamese authentication (MM'19) Tables 1-3, SPRT, continuous update",
+               "gaitbnn.experiments.siamese", "siamese_tables", ("lenet4", "vgg8", "mobilenetv2"),
+               ("owners", "pairs", "attackers", "transfer_from"),
+               tiny=("--data", "synthetic:users=5,seconds=30", "--epochs", "1", "--models", "lenet4", "--owners", "1",
+                     "--pairs", "100",
+                     "--attackers", "synthetic:users=3,sessions=1,seconds=11", "--transfer-from",
+                     "synthetic:users=3,seconds=30")),
+]}
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get(name: str) -> Experiment:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise InputError(f"unknown experiment '{name}': choose one of {', '.join(REGISTRY)}") from None
+
+
+def load_config(name: str) -> dict:
     """The paper table ``experiments/NAME.json``."""
     for folder in _CANDIDATES:
         path = folder / f"{name}.json"
         if path.is_file():
             return json.loads(path.read_text())
-    raise InputError(f"experiment config {name}.json not found in {', '.join(map(str, _CANDIDATES))}: reinstall gaitbnn")
+    raise InputError(f"experiment config {name}.json not found in {', '.join(map(str, _CANDIDATES))}: "
+                     "reinstall gaitbnn")
 
 
-def reusable_run(run_dir, **expected):
+def merge_settings(config: dict, data, given: dict | None = None) -> dict:
+    """The one settings merge: the config's ``training`` (and ``setting``), then, for the plain synthetic
+    default, its reduced ``synthetic_setting``, then every option the user gave (None means not given)."""
+    setting = dict(config.get("training", {}), **config.get("setting", {}), data=str(data))
+    reduced = str(data) == "synthetic" and "synthetic_setting" in config
+    if reduced:
+        setting.update(config["synthetic_setting"])
+    setting.update({k: v for k, v in (given or {}).items() if v is not None and k != "data"})
+    setting["reduced"] = reduced
+    return setting
+
+
+def reusable_run(run_dir, **expected) -> dict | None:
     """The metrics of the complete run in ``run_dir`` if its config matches ``expected``, else None."""
     if not (Path(run_dir) / runs.METRICS_FILE).exists():
         return None
     config, metrics = runs.open_run(run_dir)
     options = config.get("data_options") or {}
     return metrics if all(config.get(k, options.get(k)) == v for k, v in expected.items()) else None
+
+
+def train_or_reuse(run_dir, expected: dict, train: Callable[[], dict], force: bool = False, label: str = "") -> dict:
+    """The one "train or reuse" of every reproduction, with one meaning of ``--force``.
+
+    A complete run in ``run_dir`` made with the ``expected`` settings is reused; one made with other settings
+    is refused unless ``force``; with ``force``, or when there is none, ``train()`` makes it.
+    """
+    label = label or Path(run_dir).name
+    if not force:
+        metrics = reusable_run(run_dir, **expected)
+        if metrics:
+            print(f"[{label}] reusing the complete run in {run_dir}", flush=True)
+            return metrics
+        if (Path(run_dir) / runs.METRICS_FILE).exists():
+            raise InputError(f"{run_dir}: holds a run with other settings: pass --force to retrain, or another --out")
+    return train()

@@ -9,9 +9,8 @@ import pandas as pd
 
 from gaitbnn import data as datasets
 from gaitbnn import models, runs
-from gaitbnn.errors import InputError
-from gaitbnn.experiments import load_config, reusable_run
-from gaitbnn.reports import write_table
+from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
+from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
 
 MIB = 2**20
@@ -48,32 +47,30 @@ def table1():
     return pd.DataFrame(rows)
 
 
-def table2(data="synthetic", epochs=None, seed=0, out="runs/reproduce-bipedalnet", force=False, verbose=2,
-           split="windows", keep_duplicates=False):
+def table2(setting, out):
     """Train the three Table 2 models into ``out/<model>`` and return the side-by-side table.
 
-    ``split``: ``windows`` (the paper's 80/20 of windows) or ``walks`` (whole walks held out per person).
+    ``setting["split"]``: ``windows`` (the paper's 80/20 of windows) or ``walks`` (whole walks held out per person).
     """
     config = load_config("bipedalnet_table2")
-    epochs = epochs or config["training"]["epochs"]
-    out = Path(out)
     rows, all_metrics = [], []
-    for paper in config["rows"]:
+    split, keep = setting.get("split", "windows"), bool(setting.get("keep_duplicates"))
+    chosen = setting.get("models") or [row["model"] for row in config["rows"]]
+    for paper in (row for row in config["rows"] if row["model"] in chosen):
         name = paper["model"]
-        run_dir = out / name
-        metrics = reusable_run(run_dir, model=name, data=str(data), epochs=epochs, seed=seed, split=split,
-                               keep_duplicates=keep_duplicates)
-        if metrics and not force:
-            print(f"[{name}] reusing the complete run in {run_dir}", flush=True)
-        else:
-            if (run_dir / runs.METRICS_FILE).exists() and not force:
-                raise InputError(f"{run_dir}: holds a run with other settings: pass --force to retrain, or another --out")
+        run_dir = Path(out) / name
+
+        def train(name=name, paper=paper, run_dir=run_dir):
             print(f"[{name}] training ({config['table']} row {paper['row']}, {paper['label']})", flush=True)
-            dataset = datasets.load_family(datasets.GAIT, data, seed, models.get_spec(name).input_shape,
-                                           dict(split=split, keep_duplicates=keep_duplicates))
-            metrics = fit.train(name, dataset, run_dir, epochs=epochs, batch_size=config["training"]["batch_size"],
-                                seed=seed, learning_rate=config["training"]["learning_rate"], force=True,
-                                verbose=verbose)
+            dataset = datasets.load_family(datasets.GAIT, setting["data"], setting["seed"],
+                                           models.get_spec(name).input_shape, dict(split=split, keep_duplicates=keep))
+            return fit.train(name, dataset, run_dir, epochs=setting["epochs"], batch_size=setting["batch_size"],
+                             seed=setting["seed"], learning_rate=setting["learning_rate"], force=True,
+                             verbose=setting.get("verbose", 2))
+
+        expected = dict(model=name, data=str(setting["data"]), epochs=setting["epochs"], seed=setting["seed"],
+                        split=split, keep_duplicates=keep)
+        metrics = train_or_reuse(run_dir, expected, train, setting.get("force", False), name)
         all_metrics.append(metrics)
         rows.append({
             "model": paper["label"],
@@ -86,12 +83,14 @@ def table2(data="synthetic", epochs=None, seed=0, out="runs/reproduce-bipedalnet
     return pd.DataFrame(rows), all_metrics
 
 
-def reproduce(data="synthetic", epochs=None, seed=0, out="runs/reproduce-bipedalnet", force=False, verbose=2,
-              split="windows", keep_duplicates=False):
-    """Print and write Table 1 and Table 2 (paper beside measured) under ``out``."""
-    out = runs.prepare_output_dir(out)
+def reproduce(settings: dict) -> Report:
+    """Print and write Table 1 and Table 2 (paper beside measured) under ``settings["out"]``."""
+    setting = merge_settings(load_config("bipedalnet_table2"), settings.get("data", "synthetic"), settings)
+    data, seed, split = setting["data"], setting["seed"], setting.get("split", "windows")
+    out = runs.writable_dir(setting["out"])
+    writer = ReportWriter(out)
     t1 = table1()
-    t2, metrics = table2(data, epochs, seed, out, force, verbose, split, keep_duplicates)
+    t2, metrics = table2(setting, out)
     description = metrics[-1]["data_description"]
     synthetic = datasets.is_synthetic(data)
     warning = "**Measured on SYNTHETIC data, not the Padova dataset: accuracies are not comparable to the paper's.** " \
@@ -102,9 +101,9 @@ def reproduce(data="synthetic", epochs=None, seed=0, out="runs/reproduce-bipedal
     note2 = (f"{warning}Data: {description}. Split: {split_text}. Epochs: {metrics[-1]['epochs']}, seed {seed}. "
              "Memory: 1 bit per binary weight, 32 bits per other parameter, in MiB.")
     text = "\n".join([
-        write_table(t1, out, "table1", "BiPedalNet Table 1: layers and parameter counts", note1),
-        write_table(t2, out, "table2", "BiPedalNet Table 2: paper / measured", note2),
+        writer.table(t1, "table1", "BiPedalNet Table 1: layers and parameter counts", note1),
+        writer.table(t2, "table2", "BiPedalNet Table 2: paper / measured", note2),
     ])
-    runs.write_json(out / "results.json", {"data": str(data), "synthetic": synthetic, "seed": seed, "split": split,
-                                           "runs": metrics})
-    return text, t1, t2
+    results = {"data": str(data), "synthetic": synthetic, "seed": seed, "split": split, "runs": metrics}
+    writer.json("results.json", results)
+    return Report(text, writer.files + [f"{m['model']}/" for m in metrics], results)

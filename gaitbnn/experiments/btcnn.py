@@ -12,59 +12,56 @@ import pandas as pd
 
 from gaitbnn import runs
 from gaitbnn.data import activity
-from gaitbnn.experiments import load_config, reusable_run
-from gaitbnn.reports import write_table
+from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
+from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
 
 CONFIGS = ["tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3", "btcnn-conv1-4"]
 HEADS = {"softmax": "", "attributes": "-attr"}
 
 
-def settings(data, epochs=None, batch_size=None, learning_rates=None):
+def setting_for(data, given=None):
     """The thesis' setting, or the reduced one for the plain synthetic default; options given override."""
-    config = load_config("btcnn_tables")
-    base = dict(config["training"])
-    if str(data) == "synthetic":
-        base.update(config["synthetic_setting"])
-    else:
-        base["data"] = str(data)
-    base["reduced"] = str(data) == "synthetic"
-    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("learning_rates", learning_rates)):
-        if value:
-            base[key] = list(value) if key == "learning_rates" else value
-    return base
+    setting = merge_settings(load_config("btcnn_tables"), data, given)
+    setting["learning_rates"] = list(setting["learning_rates"])
+    return setting
 
 
 def _fmt(value):
     return "-" if value is None else f"{value:.3f}"
 
 
-def train_grid(data, out, setting, seed=0, force=False, verbose=2, protocol="authors"):
+def train_grid(out, setting):
     """Train every configuration x head x learning rate on one data source; return (sensor set, rows).
 
-    ``protocol``: how LARa windows are labelled (``data.lara.PROTOCOLS``; the authors' by default).
+    ``setting["lara_protocol"]``: how LARa windows are labelled (``data.lara.PROTOCOLS``; the authors' by default).
     """
-    dataset = activity.load(setting["data"], seed=seed, protocol=protocol)
+    seed = setting["seed"]
+    dataset = activity.load(setting["data"], seed=seed, window=setting.get("window"),
+                            protocol=setting.get("lara_protocol") or "authors")
     if dataset.problems:
         dataset.problems.warn()
     sensors = dataset.options.get("sensors") or "npz"
+    chosen = setting.get("models")
     results = []
     for head, suffix in HEADS.items():
         for config in CONFIGS:
             name = config + suffix
+            if chosen and name not in chosen:
+                continue
             for lr in setting["learning_rates"]:
                 run_dir = Path(out) / sensors / f"{name}-lr{lr:g}"
-                expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=seed,
-                                learning_rate=lr, batch_size=setting["batch_size"], data_options=dataset.options)
-                metrics = None if force else reusable_run(run_dir, **expected)
-                if metrics:
-                    print(f"[{name} lr {lr:g}] reusing the complete run in {run_dir}", flush=True)
-                else:
+
+                def train(name=name, lr=lr, run_dir=run_dir):
                     print(f"[{name} lr {lr:g}] training on {sensors} ({len(dataset.y_train)} windows, "
                           f"{setting['epochs']} epochs, batch {setting['batch_size']})", flush=True)
-                    metrics = fit.train(name, dataset, run_dir, epochs=setting["epochs"],
-                                        batch_size=setting["batch_size"], seed=seed, learning_rate=lr, force=True,
-                                        verbose=verbose)
+                    return fit.train(name, dataset, run_dir, epochs=setting["epochs"],
+                                     batch_size=setting["batch_size"], seed=seed, learning_rate=lr, force=True,
+                                     verbose=setting.get("verbose", 2))
+
+                expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=seed,
+                                learning_rate=lr, batch_size=setting["batch_size"], data_options=dataset.options)
+                metrics = train_or_reuse(run_dir, expected, train, setting.get("force", False), f"{name} lr {lr:g}")
                 results.append({"sensors": sensors, "head": head, "model": name, "learning_rate": lr,
                                 "thesis_learning_rate": setting.get("compare_with_learning_rate", lr),
                                 **{k: metrics[k] for k in ("test_accuracy", "mean_f1", "weighted_f1", "params",
@@ -107,31 +104,32 @@ def lara_paper_table():
                           "source": f"{r['table']} (LARa paper, tCNN)"} for r in rows])
 
 
-def reproduce(data=("synthetic",), epochs=None, batch_size=None, learning_rates=None, seed=0,
-              out="runs/reproduce-btcnn", force=False, verbose=2, protocol="authors"):
+def reproduce(settings: dict) -> Report:
     """Train the grid on every data source, then write and return the side-by-side table."""
-    out = runs.prepare_output_dir(out)
+    sources = settings.get("data") or ("synthetic",)
+    sources = [sources] if isinstance(sources, str) else list(sources)
+    out = runs.writable_dir(settings["out"])
+    writer = ReportWriter(out)
+    protocol = settings.get("lara_protocol") or "authors"
     measured, notes = [], []
-    for source in data:
-        setting = settings(source, epochs, batch_size, learning_rates)
-        sensors, rows = train_grid(source, out, setting, seed, force, verbose, protocol)
+    for source in sources:
+        setting = setting_for(source, dict(settings, data=source))
+        sensors, rows = train_grid(out, setting)
         measured += rows
         synthetic = rows[0]["synthetic"]
         warning = "**SYNTHETIC data, not LARa: the measured values are not comparable to the thesis'.** " \
             if synthetic else ""
         reduced = (f" Reduced setting for 2 CPU cores: {setting['why']}." if setting["reduced"] else "")
-        notes.append(f"{warning}{sensors}: {rows[0]['data_description']} (LARa protocol: {protocol}). RMSProp (rho 0.9), batch "
-                     f"{setting['batch_size']}, {setting['epochs']} epochs, learning rates "
-                     f"{', '.join(f'{lr:g}' for lr in setting['learning_rates'])}, seed {seed}.{reduced}")
+        notes.append(f"{warning}{sensors}: {rows[0]['data_description']} (LARa protocol: {protocol}). RMSProp "
+                     f"(rho 0.9), batch {setting['batch_size']}, {setting['epochs']} epochs, learning rates "
+                     f"{', '.join(f'{lr:g}' for lr in setting['learning_rates'])}, seed {setting['seed']}.{reduced}")
     frame = side_by_side(measured)
     note = " ".join(notes) + (" Thesis values are the means of its runs (Tables 5.3.2-5.3.7); '-' means not "
                               "run here. Metrics on the test subjects; attribute heads decoded by the nearest "
                               "attribute vector.")
-    text = write_table(frame, out, "tables", "BtCNN thesis Tables 5.3.2-5.3.7: thesis / measured", note)
-    text += "\n" + write_table(lara_paper_table(), out, "table5_3_1", "Table 5.3.1: the LARa paper's tCNN (MoCap)",
-                               "For reference; the thesis' float tCNN rows above are its own re-training.")
-    runs.write_json(out / "results.json", {"data": list(map(str, data)), "seed": seed, "lara_protocol": protocol,
-                                           "runs": measured})
-    return text, frame
-
-
+    text = writer.table(frame, "tables", "BtCNN thesis Tables 5.3.2-5.3.7: thesis / measured", note)
+    text += "\n" + writer.table(lara_paper_table(), "table5_3_1", "Table 5.3.1: the LARa paper's tCNN (MoCap)",
+                                "For reference; the thesis' float tCNN rows above are its own re-training.")
+    results = {"data": sources, "seed": settings.get("seed", 0), "lara_protocol": protocol, "runs": measured}
+    writer.json("results.json", results)
+    return Report(text, writer.files, results)

@@ -7,6 +7,7 @@ multiply-accumulates at the ImageNet configuration (Table 4) and at the GEI
 input; measures the feature-map MSE of the first three Ghost modules (Table 1).
 The paper's numbers live in ``experiments/lresnet_tables.json``.
 """
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,8 @@ import tensorflow as tf
 
 from gaitbnn import data as datasets
 from gaitbnn import models, runs
-from gaitbnn.experiments import load_config, reusable_run
-from gaitbnn.models import lresnet as lresnet_models
-from gaitbnn.reports import write_table
+from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
+from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
 
 GHOST_MODULES = ("stage1_block1_conv1", "stage1_block1_conv2", "stage1_block1_conv3")
@@ -34,20 +34,20 @@ def ghost_mse(model, x):
     return [float(np.mean((maps[2 * i] - maps[2 * i + 1]) ** 2)) for i in range(len(GHOST_MODULES))]
 
 
+@functools.lru_cache(maxsize=1)
 def table4():
-    """Parameters and multiply-accumulates at the ImageNet configuration and at the GEI input."""
+    """Parameters and multiply-accumulates at the ImageNet configuration and at the GEI input (built once)."""
     paper = {r["model"]: r for r in load_config("lresnet_tables")["table4"]["rows"]}
     rows = []
     for name in ("resnet50", "lresnet50", "lresnet50-binary"):
-        spec = models.get_spec(name)
-        imagenet = spec.constructor(lresnet_models.IMAGENET_SHAPE, lresnet_models.IMAGENET_CLASSES)
+        counts = models.reference_counts(name)
         gei = models.build(name)
-        counts, gei_counts = models.count_params(imagenet), models.count_params(gei)
+        gei_counts = models.count_params(gei)
         p = paper.get(name.replace("-binary", ""))
         rows.append({
             "model": name,
             "params M (paper / measured)": f"{p['params_m'] if p else '-'} / {counts['params'] / 1e6:.2f}",
-            "FLOPs B (paper / measured)": f"{p['flops_b'] if p else '-'} / {models.count_flops(imagenet) / 1e9:.2f}",
+            "FLOPs B (paper / measured)": f"{p['flops_b'] if p else '-'} / {counts['flops'] / 1e9:.2f}",
             "at GEI input": (f"{gei_counts['params'] / 1e6:.2f}M params, {models.count_flops(gei) / 1e6:.0f}M MACs, "
                              f"{gei_counts['memory_bytes'] / 2**20:.1f} MiB (1-bit binary weights)"),
         })
@@ -55,32 +55,32 @@ def table4():
     return pd.DataFrame(rows)
 
 
-def _train(name, dataset, out, setting, seed, force, verbose):
+def _train(name, dataset, out, setting):
     run_dir = Path(out) / name
-    expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=seed,
+    expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=setting["seed"],
                     batch_size=setting["batch_size"], input_shape=list(setting["input_shape"]))
-    metrics = None if force else reusable_run(run_dir, **expected)
-    if metrics:
-        print(f"[{name}] reusing the complete run in {run_dir}", flush=True)
-        return metrics
-    print(f"[{name}] training ({len(dataset.y_train)} GEIs, {setting['epochs']} epochs)", flush=True)
-    return fit.train(name, dataset, run_dir, epochs=setting["epochs"], batch_size=setting["batch_size"], seed=seed,
-                     learning_rate=setting["learning_rate"], force=True, verbose=verbose)
+
+    def train():
+        print(f"[{name}] training ({len(dataset.y_train)} GEIs, {setting['epochs']} epochs)", flush=True)
+        return fit.train(name, dataset, run_dir, epochs=setting["epochs"], batch_size=setting["batch_size"],
+                         seed=setting["seed"], learning_rate=setting["learning_rate"], force=True,
+                         verbose=setting.get("verbose", 2))
+
+    return train_or_reuse(run_dir, expected, train, setting.get("force", False), name)
 
 
-def reproduce(data="synthetic", epochs=None, seed=0, out="runs/reproduce-lresnet", force=False, verbose=2):
-    """Train the three networks and write Tables 1-4 (paper beside measured) under ``out``."""
+def reproduce(settings: dict) -> Report:
+    """Train the three networks and write Tables 1-4 (paper beside measured) under ``settings["out"]``."""
     config = load_config("lresnet_tables")
-    setting = dict(config["training"], data=str(data))
-    if str(data) == "synthetic":
-        setting.update(config["synthetic_setting"])
-    if epochs:
-        setting["epochs"] = epochs
-    out = runs.prepare_output_dir(out)
-    dataset = datasets.load_family(models.GEI, setting["data"], seed, tuple(setting["input_shape"]))
+    setting = merge_settings(config, settings.get("data", "synthetic"), settings)
+    data, seed = setting["data"], setting["seed"]
+    chosen = [m for m in config["models"] if m in (setting.get("models") or config["models"])]
+    out = runs.writable_dir(setting["out"])
+    writer = ReportWriter(out)
+    dataset = datasets.load_family(models.GEI, data, seed, tuple(setting["input_shape"]))
     results, per_group = {}, {}
-    for name in config["models"]:
-        metrics = _train(name, dataset, out, setting, seed, force, verbose)
+    for name in chosen:
+        metrics = _train(name, dataset, out, setting)
         model = fit.load_model(out / name)
         predicted = np.argmax(model.predict(dataset.x_test, batch_size=64, verbose=0), axis=1)
         correct = predicted == dataset.y_test
@@ -90,48 +90,60 @@ def reproduce(data="synthetic", epochs=None, seed=0, out="runs/reproduce-lresnet
                      for v in sorted(set(groups["view"]))},
             "condition": {c: float(correct[groups["condition"] == c].mean()) for c in ("nm", "bg", "cl")},
         }
-        results[name] = {**metrics, "seconds_per_epoch": metrics["train_seconds"] / metrics["epochs"], **per_group[name]}
+        results[name] = {**metrics, "seconds_per_epoch": metrics["train_seconds"] / metrics["epochs"],
+                         **per_group[name]}
         if name == "lresnet50":
             results[name]["ghost_mse"] = ghost_mse(model, dataset.x_test[:64])
         tf.keras.backend.clear_session()
-    pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
+
+    def pct(v):
+        return "-" if v is None else f"{100 * v:.1f}"
+
+    def measured(name, group, key):
+        return per_group.get(name, {}).get(group, {}).get(key)
+
     t2 = pd.DataFrame([{
         "view": row["view"],
-        "ResNet-50 % (paper / measured)": f"{pct(row['resnet50'])} / {pct(per_group['resnet50']['view'][row['view']])}",
-        "L-ResNet-50 % (paper / measured)": f"{pct(row['lresnet50'])} / {pct(per_group['lresnet50']['view'][row['view']])}",
-        "L-ResNet-50 binary % (measured)": pct(per_group["lresnet50-binary"]["view"][row["view"]]),
+        "ResNet-50 % (paper / measured)": f"{pct(row['resnet50'])} / {pct(measured('resnet50', 'view', row['view']))}",
+        "L-ResNet-50 % (paper / measured)":
+            f"{pct(row['lresnet50'])} / {pct(measured('lresnet50', 'view', row['view']))}",
+        "L-ResNet-50 binary % (measured)": pct(measured("lresnet50-binary", "view", row["view"])),
     } for row in config["table2"]["rows"]])
     t3 = pd.DataFrame([{
         "condition": row["condition"].upper(),
-        "ResNet-50 % (paper / measured)": f"{pct(row['resnet50'])} / {pct(per_group['resnet50']['condition'][row['condition']])}",
+        "ResNet-50 % (paper / measured)":
+            f"{pct(row['resnet50'])} / {pct(measured('resnet50', 'condition', row['condition']))}",
         "L-ResNet-50 % (paper / measured)":
-            f"{pct(row['lresnet50'])} / {pct(per_group['lresnet50']['condition'][row['condition']])}",
-        "L-ResNet-50 binary % (measured)": pct(per_group["lresnet50-binary"]["condition"][row["condition"]]),
+            f"{pct(row['lresnet50'])} / {pct(measured('lresnet50', 'condition', row['condition']))}",
+        "L-ResNet-50 binary % (measured)": pct(measured("lresnet50-binary", "condition", row["condition"])),
     } for row in config["table3"]["rows"]])
-    mse = results["lresnet50"]["ghost_mse"]
+    mse = results.get("lresnet50", {}).get("ghost_mse") or [None] * len(GHOST_MODULES)
     t1 = pd.DataFrame([{"layer": f"{row['row']} ({module})", "MSE x 1e-3 (paper / measured)":
-                        f"{row['mse_1e3']} / {1e3 * value:.1f}"}
+                        f"{row['mse_1e3']} / {'-' if value is None else f'{1e3 * value:.1f}'}"}
                        for row, module, value in zip(config["table1"]["rows"], GHOST_MODULES, mse)])
-    timing = pd.DataFrame([{"model": name, "train s / epoch (graph tracing included)": f"{results[name]['seconds_per_epoch']:.1f}",
+    timing = pd.DataFrame([{"model": name, "train s / epoch (graph tracing included)":
+                            f"{results[name]['seconds_per_epoch']:.1f}",
                             "test accuracy % (all test GEIs)": pct(results[name]["test_accuracy"]),
-                            "params": f"{results[name]['params']:,}"} for name in config["models"]])
+                            "params": f"{results[name]['params']:,}"} for name in chosen])
     warning = "**SYNTHETIC GEIs, not CASIA-B: accuracies are not comparable to the paper's.** " \
         if dataset.synthetic else ""
     note = (f"{warning}Data: {dataset.description}. Adam {setting['learning_rate']:g}, batch {setting['batch_size']}, "
             f"{setting['epochs']} epochs, seed {seed}."
-            + (f" Reduced setting: {setting['why']}." if str(data) == "synthetic" else ""))
+            + (f" Reduced setting: {setting['why']}." if setting["reduced"] else "")
+            + ("" if len(chosen) == len(config["models"]) else f" Models run: {', '.join(chosen)} ('-': not run)."))
     text = "\n".join([
-        write_table(t2, out, "table2", "Table 2: recognition rate per view (NM test sequences), paper / measured", note),
-        write_table(t3, out, "table3", "Table 3: recognition rate under BG and CL, paper / measured", note),
-        write_table(table4(), out, "table4", "Table 4: parameters and FLOPs (224 x 224 x 3, 1,000 classes)",
-                    "FLOPs are multiply-accumulates of the convolutions and the classifier; params are Keras "
-                    "counts (BatchNorm statistics included)."),
-        write_table(t1, out, "table1", "Table 1: feature-map MSE of the first three Ghost modules (L-ResNet-50)",
-                    f"{warning}Mean squared difference between each module's cheap-operation maps and its "
-                    "ordinary-convolution maps (after BatchNorm and ReLU) on 64 test GEIs."),
-        write_table(timing, out, "training_time", "Training time per epoch (the paper: L-ResNet-50 trains faster)",
-                    f"Measured side by side in this run on this machine; {note}"),
+        writer.table(t2, "table2", "Table 2: recognition rate per view (NM test sequences), paper / measured", note),
+        writer.table(t3, "table3", "Table 3: recognition rate under BG and CL, paper / measured", note),
+        writer.table(table4(), "table4", "Table 4: parameters and FLOPs (224 x 224 x 3, 1,000 classes)",
+                     "FLOPs are multiply-accumulates of the convolutions and the classifier; params are Keras "
+                     "counts (BatchNorm statistics included)."),
+        writer.table(t1, "table1", "Table 1: feature-map MSE of the first three Ghost modules (L-ResNet-50)",
+                     f"{warning}Mean squared difference between each module's cheap-operation maps and its "
+                     "ordinary-convolution maps (after BatchNorm and ReLU) on 64 test GEIs."),
+        writer.table(timing, "training_time", "Training time per epoch (the paper: L-ResNet-50 trains faster)",
+                     f"Measured side by side in this run on this machine; {note}"),
     ])
-    runs.write_json(out / "results.json", {"data": str(data), "synthetic": dataset.synthetic, "seed": seed,
-                                            "setting": setting, "runs": results})
-    return text
+    out_results = {"data": str(data), "synthetic": dataset.synthetic, "seed": seed, "setting": setting,
+                   "runs": results}
+    writer.json("results.json", out_results)
+    return Report(text, writer.files, out_results)

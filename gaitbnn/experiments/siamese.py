@@ -22,7 +22,9 @@ Accuracy of a siamese model is over test pairs: each test sample paired with a
 random training sample of the same person and with one of another person
 (balanced), as the paper's "randomly pairing training samples with testing samples".
 """
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,42 +35,33 @@ from gaitbnn import runs
 from gaitbnn.authentication import reservoir
 from gaitbnn.authentication.sprt import ACCEPT, REJECT, SPRT
 from gaitbnn.data import auth, spectrogram
-from gaitbnn.experiments import load_config
-from gaitbnn.models import siamese as nets
-from gaitbnn.reports import write_table
-from gaitbnn.training import siamese as training
+from gaitbnn.errors import InputError
+from gaitbnn.experiments import Report, load_config, merge_settings
+from gaitbnn.models import embeddings
+from gaitbnn.reports import ReportWriter
+from gaitbnn.training import pairs
 
-BUILDERS = {"lenet4": nets.lenet4, "vgg8": nets.vgg8, "mobilenetv2": nets.mobilenetv2}
+BUILDERS = {"lenet4": embeddings.lenet4, "vgg8": embeddings.vgg8, "mobilenetv2": embeddings.mobilenetv2}
 BATCHES = (4, 8, 16, 32)
 FROZEN = {"fconv1": ("conv1",), "fconv1-2": ("conv1", "conv2"), "fconv1-3": ("conv1", "conv2", "conv3")}
 
 
-def settings(data="synthetic", epochs=None):
-    config = load_config("siamese_tables")
-    setting = dict(config["training"], **config["setting"], data=str(data))
-    if str(data) == "synthetic":
-        setting.update(config["synthetic_setting"])
-    if epochs:
-        setting["epochs"] = epochs
-    return setting
-
-
-_START = time.time()
+_clock = {"start": time.time()}  # reset when a reproduction starts
 
 
 def log(message):
-    print(f"[{time.time() - _START:6.0f} s] {message}", flush=True)
+    print(f"[{time.time() - _clock['start']:6.0f} s] {message}", flush=True)
 
 
 def _pair_model(builder, loss, lr, input_shape=spectrogram.SHAPE):
-    embedding = builder(input_shape)
-    model = training.siamese(embedding, loss)
-    training.compile_pairs(model, loss, lr)
+    embedding = builder(input_shape=input_shape)
+    model = pairs.siamese(embedding, loss)
+    pairs.compile_pairs(model, loss, lr)
     return model, embedding
 
 
 def _pair_accuracy(model, loss, x, enrolled, probes, same):
-    return training.pair_accuracy(model, loss, x[enrolled], x[probes], same)
+    return pairs.pair_accuracy(model, loss, x[enrolled], x[probes], same)
 
 
 def owners_of(data, count):
@@ -86,13 +79,13 @@ def binary_subset(data, fraction, seed):
 def train_owner(builder, loss, data, owner, subset, setting, seed, embedding_weights=None, frozen=()):
     """Binary-class siamese model of ``owner`` on ``subset``: reservoir pairs, optional transferred, frozen layers."""
     rng = np.random.default_rng(seed + owner)
-    pairs, labels = reservoir.owner_pairs(subset[data.y[subset] == owner], subset[data.y[subset] != owner], rng)
+    pair_index, labels = reservoir.owner_pairs(subset[data.y[subset] == owner], subset[data.y[subset] != owner], rng)
     model, embedding = _pair_model(builder, loss, setting["learning_rate"])
     if embedding_weights is not None:
         embedding.set_weights(embedding_weights)
-    training.freeze(embedding, frozen)
-    training.compile_pairs(model, loss, setting["learning_rate"])
-    history, seconds = training.fit_pairs(model, data.images, pairs, labels, setting["epochs"],
+    pairs.freeze(embedding, frozen)
+    pairs.compile_pairs(model, loss, setting["learning_rate"])
+    history, seconds = pairs.fit_pairs(model, data.images, pair_index, labels, setting["epochs"],
                                           setting["batch_size"], seed)
     return model, embedding, history, seconds
 
@@ -107,7 +100,7 @@ def table1(data, setting, seed, rng):
         for column, x in (("softmax_sw", data.windows), ("softmax_spgm", data.images)):
             log(f"[table 1] {name} {column}")
             tf.keras.utils.set_random_seed(seed)
-            classifier = training.softmax_classifier(builder(x.shape[1:]), data.classes)
+            classifier = pairs.softmax_classifier(builder(input_shape=x.shape[1:]), data.classes)
             classifier.fit(x[data.train], data.y[data.train], batch_size=setting["batch_size"],
                            epochs=setting["epochs"], verbose=0)
             row[column] = float(np.mean(np.argmax(classifier.predict(x[data.test], verbose=0), 1) == data.y[data.test]))
@@ -117,21 +110,21 @@ def table1(data, setting, seed, rng):
         log(f"[table 1] {name} osvm")
         row["osvm"] = float(np.mean([osvm_accuracy(softmax_features, data, owner, rng)
                                      for owner in owners_of(data, setting["owners"])]))
-        for loss in training.LOSSES:
+        for loss in pairs.LOSSES:
             log(f"[table 1] {name} multi-class {loss}")
-            pairs, labels = reservoir.multi_class_pairs(data.y[data.train], setting["pairs"], rng)
+            pair_index, labels = reservoir.multi_class_pairs(data.y[data.train], setting["pairs"], rng)
             model, _ = _pair_model(builder, loss, setting["learning_rate"])
-            training.fit_pairs(model, data.images, data.train[pairs], labels, setting["epochs"],
+            pairs.fit_pairs(model, data.images, data.train[pair_index], labels, setting["epochs"],
                                setting["batch_size"], seed)
             row[f"multi_{loss}"] = _pair_accuracy(model, loss, data.images,
-                                                  *training.probe_pairs(data, data.test, rng))
+                                                  *pairs.probe_pairs(data, data.test, rng))
             scores = []
             for owner in owners_of(data, setting["owners"]):
                 log(f"[table 1] {name} binary-class {loss}, owner {data.people[owner]}")
                 model, embedding, _, _ = train_owner(builder, loss, data, owner, subset, setting, seed)
                 scores.append(_pair_accuracy(model, loss, data.images,
-                                             *training.probe_pairs(data, data.test, rng, owner=owner)))
-                if name == "lenet4" and loss == training.CONTRASTIVE:
+                                             *pairs.probe_pairs(data, data.test, rng, owner=owner)))
+                if name == "lenet4" and loss == pairs.CONTRASTIVE:
                     owner_models[owner] = (model, embedding)
             row[f"binary_{loss}"] = float(np.mean(scores))
         measured[name] = row
@@ -158,9 +151,9 @@ def osvm_accuracy(features, data, owner, rng):
 
 def _source_weights(images, y, indices, setting, seed, rng):
     """LeNet4 trained multi-class contrastive on ``images[indices]``: the weights a feature transfer hands over."""
-    pairs, labels = reservoir.multi_class_pairs(y[indices], setting["pairs"], rng)
-    source, source_embedding = _pair_model(nets.lenet4, training.CONTRASTIVE, setting["learning_rate"])
-    training.fit_pairs(source, images, indices[pairs], labels, setting["epochs"], setting["batch_size"], seed)
+    pair_index, labels = reservoir.multi_class_pairs(y[indices], setting["pairs"], rng)
+    source, source_embedding = _pair_model(embeddings.lenet4, pairs.CONTRASTIVE, setting["learning_rate"])
+    pairs.fit_pairs(source, images, indices[pair_index], labels, setting["epochs"], setting["batch_size"], seed)
     return source_embedding.get_weights()
 
 
@@ -183,10 +176,10 @@ def table2(data, setting, seed, rng, subset, other=None):
         for owner in owners:
             log(f"[table 2] {frozen} from {source}, owner {data.people[owner]}")
             model, _, _, epoch_seconds = train_owner(
-                nets.lenet4, training.CONTRASTIVE, data, owner, subset, setting, seed, sources.get(source),
+                embeddings.lenet4, pairs.CONTRASTIVE, data, owner, subset, setting, seed, sources.get(source),
                 FROZEN.get(frozen, ()))
-            scores.append(_pair_accuracy(model, training.CONTRASTIVE, data.images,
-                                         *training.probe_pairs(data, data.test, rng, owner=owner)))
+            scores.append(_pair_accuracy(model, pairs.CONTRASTIVE, data.images,
+                                         *pairs.probe_pairs(data, data.test, rng, owner=owner)))
             seconds.append(np.median(epoch_seconds[1:] or epoch_seconds))  # the first epoch includes tracing
         results[f"{source}|{frozen}"] = {"source": source, "frozen": frozen, "accuracy": float(np.mean(scores)),
                                          "seconds_per_epoch": float(np.mean(seconds))}
@@ -216,12 +209,12 @@ def table3(data, attackers, owner_models, setting, rng):
         genuine = embedding.predict(data.images[data.test][data.y[data.test] == owner], verbose=0)
         for b in ("all", *BATCHES):
             d = fused_distances(enrolled, attacks, 1 if b == "all" else b, rng)
-            success[b].append(float(np.mean(d < training.MARGIN / 2)))
+            success[b].append(float(np.mean(d < pairs.MARGIN / 2)))
         for who, probes in (("genuine", genuine), ("attacker", attacks)):
             decisions = []
             for _ in range(20):  # 20 streams of fused (k = 4) observations
                 stream = fused_distances(enrolled, probes[rng.integers(len(probes), size=32)], 4, rng)
-                decisions.append(SPRT(training.MARGIN, **setting["sprt"]).run(stream)[:2])
+                decisions.append(SPRT(pairs.MARGIN, **setting["sprt"]).run(stream)[:2])
             sprt_rows.append({"owner": data.people[owner], "stream": who,
                               "accepted": float(np.mean([d == ACCEPT for d, _ in decisions])),
                               "rejected": float(np.mean([d == REJECT for d, _ in decisions])),
@@ -238,45 +231,66 @@ def continuous_update(data, setting, seed, rng):
         if len(later) < 5:
             continue
         log(f"[update] owner {data.people[owner]}")
-        model, embedding, _, _ = train_owner(nets.lenet4, training.CONTRASTIVE, data, owner, first, setting, seed)
+        model, embedding, _, _ = train_owner(embeddings.lenet4, pairs.CONTRASTIVE, data, owner, first, setting, seed)
         enrolled_idx = first[data.y[first] == owner]
         update_idx = rng.choice(later, size=max(1, int(setting["update_data_fraction"] * len(later))), replace=False)
         held_out = np.setdiff1d(later, update_idx)
 
-        def acceptance():
+        def acceptance(embedding=embedding, enrolled_idx=enrolled_idx, held_out=held_out):
             enrolled = embedding.predict(data.images[enrolled_idx], verbose=0)
             probes = embedding.predict(data.images[held_out], verbose=0)
-            return float(np.mean(fused_distances(enrolled, probes, 4, rng) < training.MARGIN / 2))
+            return float(np.mean(fused_distances(enrolled, probes, 4, rng) < pairs.MARGIN / 2))
 
         before = acceptance()
         new_owner = np.concatenate([enrolled_idx, update_idx])
         pool = np.concatenate([new_owner, first[data.y[first] != owner]])
-        pairs, labels = reservoir.owner_pairs(new_owner, pool[data.y[pool] != owner], rng)
-        training.compile_pairs(model, training.CONTRASTIVE, setting["update_learning_rate"])
-        training.fit_pairs(model, data.images, pairs, labels, setting["epochs"], setting["batch_size"], seed)
+        pair_index, labels = reservoir.owner_pairs(new_owner, pool[data.y[pool] != owner], rng)
+        pairs.compile_pairs(model, pairs.CONTRASTIVE, setting["update_learning_rate"])
+        pairs.fit_pairs(model, data.images, pair_index, labels, setting["epochs"], setting["batch_size"], seed)
         enrolled_idx = new_owner
         results.append({"owner": data.people[owner], "acceptance before": before, "acceptance after": acceptance()})
     return pd.DataFrame(results)
 
 
-def reproduce(data="synthetic", attackers=None, transfer_from=None, epochs=None, seed=0,
-              out="runs/reproduce-siamese"):
-    """Run every experiment and write the tables (paper beside measured) under ``out``; return the markdown.
+def _stored_report(out, setting, force):
+    """The Report of a complete earlier run in ``out`` with the same settings (None if there is none to reuse)."""
+    stored_path = Path(out) / "results.json"
+    if force or not stored_path.exists():
+        return None
+    stored = runs.read_json(stored_path, "earlier results")
+    if stored.get("setting") != json.loads(json.dumps(setting)):
+        raise InputError(f"{out}: holds results of other settings: pass --force to recompute, or another --out")
+    log(f"reusing the complete results in {out}")
+    files = stored.get("files", [])
+    text = "\n".join((Path(out) / f).read_text() for f in files if f.endswith(".md"))
+    return Report(text, files, stored)
+
+
+def reproduce(settings: dict) -> Report:
+    """Run every experiment and write the tables (paper beside measured) under ``settings["out"]``.
 
     ``attackers``: the attackers' database (Table 3); ``transfer_from``: another dataset to transfer
     features from (Table 2). Both default to synthetic populations of their own.
     """
-    start = time.time()
-    setting = settings(data, epochs)
-    if attackers:
-        setting["attackers"] = str(attackers)
-    if transfer_from:
-        setting["transfer_from"] = str(transfer_from)
-    out = runs.prepare_output_dir(out)
+    _clock["start"] = start = time.time()
+    setting = merge_settings(load_config("siamese_tables"), settings.get("data", "synthetic"), settings)
+    for key in ("out", "force", "verbose"):
+        setting.pop(key, None)
+    seed = setting["seed"]
+    if "lenet4" not in setting["models"]:
+        raise InputError("--models: Tables 2 and 3 and the continuous update use LeNet4: include lenet4")
+    out = runs.writable_dir(settings["out"])
+    reused = _stored_report(out, setting, settings.get("force", False))
+    if reused:
+        return reused
+    writer = ReportWriter(out)
     rng = np.random.default_rng(seed)
     dataset = auth.load(setting["data"], seed)
     attack_db = auth.load(setting["attackers"], seed, split=False, reference=dataset)
     other = auth.load(setting["transfer_from"], seed)
+    for source in (dataset, attack_db, other):
+        if source.problems:
+            source.problems.warn()
     log(f"data: {dataset.description}; attackers: {attack_db.description}; transfer source: {other.description}")
     t1, measured, owner_models, subset = table1(dataset, setting, seed, rng)
     t2, transfer = table2(dataset, setting, seed, rng, subset, other)
@@ -288,31 +302,34 @@ def reproduce(data="synthetic", attackers=None, transfer_from=None, epochs=None,
                       + [{"dataset": dataset.source, "source": "measured",
                           **{("all" if b == "all" else f"batch{b}"): f"{success[b]:.3f}%" for b in success}}])
     synthetic = dataset.synthetic or attack_db.synthetic or other.synthetic
-    warning = "**SYNTHETIC data, not the paper's datasets: values are not comparable to the paper's.** " if synthetic else ""
+    warning = ("**SYNTHETIC data, not the paper's datasets: values are not comparable to the paper's.** "
+               if synthetic else "")
     note = (f"{warning}Data: {dataset.description}. Attackers: {attack_db.description}. Transfer source: "
             f"{other.description}. Adam "
             f"{setting['learning_rate']:g}, batch {setting['batch_size']} pairs, {setting['epochs']} epochs, margin "
-            f"{setting['margin']}, seed {seed}." + (f" Reduced setting: {setting['why']}." if "why" in setting else ""))
+            f"{setting['margin']}, seed {seed}."
+            + (f" Reduced setting: {setting['why']}." if setting["reduced"] else ""))
     paper_t2 = pd.DataFrame(config["table2"]["rows"])
     update_note = (f"{warning}Paper (Sec. 4.2.4): acceptance without update 16.3% (McGill) / 1.1% (ZJU), after "
                    f"fine-tuning 92.4% / 77.6%. Fine-tuned from the session-1 weights with learning rate "
                    f"{setting['update_learning_rate']:g} on {setting['update_data_fraction']:.0%} of session 2; "
                    "acceptance of the rest of session 2, fused over 4 enrolled samples.")
     text = "\n".join([
-        write_table(t1, out, "table1", "Table 1: accuracy per dataset, model and method (paper rows, then measured)", note),
-        write_table(paper_t2, out, "table2_paper", "Table 2 (paper): accuracy with feature transfer, LeNet4",
+        writer.table(t1, "table1", "Table 1: accuracy per dataset, model and method (paper rows, then measured)", note),
+        writer.table(paper_t2, "table2_paper", "Table 2 (paper): accuracy with feature transfer, LeNet4",
                     config["table2"]["speedup_note"] + "."),
-        write_table(t2, out, "table2", "Table 2 (measured): feature transfer from the non-owners' LeNet4, binary-class",
+        writer.table(t2, "table2", "Table 2 (measured): feature transfer from the non-owners' LeNet4, binary-class",
                     f"{note} Seconds per epoch are medians after the first epoch, measured side by side in this run."),
-        write_table(t3, out, "table3", "Table 3: success ratio of attacks from the attackers' database", note),
-        write_table(sprt_table, out, "sprt", "SPRT decision fusion (alpha = beta = 0.01, sigma^2 = 0.25, mu = m/2)",
+        writer.table(t3, "table3", "Table 3: success ratio of attacks from the attackers' database", note),
+        writer.table(sprt_table, "sprt", "SPRT decision fusion (alpha = beta = 0.01, sigma^2 = 0.25, mu = m/2)",
                     f"{warning}20 streams of fused (k = 4) distances per owner; a stream ends at accept or reject."),
-        write_table(update, out, "continuous_update", "Continuous update (Sec. 4.2.4, Fig. 5)", update_note),
+        writer.table(update, "continuous_update", "Continuous update (Sec. 4.2.4, Fig. 5)", update_note),
     ])
-    runs.write_json(out / "results.json", {
+    results = {
         "data": dataset.source, "attackers": attack_db.source, "transfer_from": other.source, "synthetic": synthetic,
-        "seed": seed,
-        "setting": setting, "table1": measured, "table2": transfer, "table3_success_percent": {str(k): v for k, v in success.items()},
+        "seed": seed, "setting": setting, "table1": measured, "table2": transfer,
+        "table3_success_percent": {str(k): v for k, v in success.items()},
         "sprt": sprt_table.to_dict("records"), "continuous_update": update.to_dict("records"),
-        "seconds": time.time() - start})
-    return text
+        "seconds": time.time() - start, "files": writer.files + ["results.json"]}
+    writer.json("results.json", results)
+    return Report(text, writer.files, results)

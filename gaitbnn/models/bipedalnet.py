@@ -42,7 +42,7 @@ INPUT_SHAPE = (6, 98, 1)
 CLASSES = 38
 
 
-def bipedalnet(input_shape=INPUT_SHAPE, classes=CLASSES):
+def bipedalnet(*, input_shape=INPUT_SHAPE, classes=CLASSES):
     """BiPedalNet per Table 1; ``classes`` is 38 in the paper."""
     inputs = tf.keras.Input(shape=input_shape, name="signal")
     x = lq.layers.QuantConv2D(32, (3, 3), padding="same", name="conv1", **BINARY_WEIGHTS)(inputs)

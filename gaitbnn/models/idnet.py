@@ -63,11 +63,11 @@ def _idnet(input_shape, classes, binary, name):
     return tf.keras.Model(inputs, outputs, name=name)
 
 
-def idnet(input_shape=INPUT_SHAPE, classes=CLASSES):
+def idnet(*, input_shape=INPUT_SHAPE, classes=CLASSES):
     """Float IDNet (Table 2 row 1: 335k parameters, 1.28 MB)."""
     return _idnet(input_shape, classes, binary=False, name="idnet")
 
 
-def idnet_binary(input_shape=INPUT_SHAPE, classes=CLASSES):
+def idnet_binary(*, input_shape=INPUT_SHAPE, classes=CLASSES):
     """Binarized IDNet (Table 2 row 2: 335k parameters, 0.04 MB)."""
     return _idnet(input_shape, classes, binary=True, name="idnet_binary")

@@ -98,7 +98,7 @@ def bottleneck(x, width, strides, ghost, binary, name, zero_gamma=False):
     return _act(y, relu, f"{name}_out")
 
 
-def resnet50(input_shape=INPUT_SHAPE, classes=CLASSES, ghost=False, binary=False, name="resnet50", zero_gamma=None):
+def resnet50(*, input_shape=INPUT_SHAPE, classes=CLASSES, ghost=False, binary=False, name="resnet50", zero_gamma=None):
     """ResNet-50, with Ghost modules when ``ghost``; ``zero_gamma`` defaults to ``ghost`` (see the module docstring)."""
     zero_gamma = ghost if zero_gamma is None else zero_gamma
     inputs = tf.keras.Input(shape=input_shape, name="gei")
@@ -119,16 +119,16 @@ def resnet50(input_shape=INPUT_SHAPE, classes=CLASSES, ghost=False, binary=False
     return tf.keras.Model(inputs, outputs, name=name)
 
 
-def lresnet50(input_shape=INPUT_SHAPE, classes=CLASSES):
+def lresnet50(*, input_shape=INPUT_SHAPE, classes=CLASSES):
     """L-ResNet-50: Ghost modules in place of the convolutions (Table 4: 13.0M weights, 2.2B FLOPs)."""
-    return resnet50(input_shape, classes, ghost=True, name="lresnet50")
+    return resnet50(input_shape=input_shape, classes=classes, ghost=True, name="lresnet50")
 
 
-def lresnet50_binary(input_shape=INPUT_SHAPE, classes=CLASSES):
+def lresnet50_binary(*, input_shape=INPUT_SHAPE, classes=CLASSES):
     """L-ResNet-50 with binary primary convolutions in the residual stages."""
-    return resnet50(input_shape, classes, ghost=True, binary=True, name="lresnet50_binary")
+    return resnet50(input_shape=input_shape, classes=classes, ghost=True, binary=True, name="lresnet50_binary")
 
 
-def plain_resnet50(input_shape=INPUT_SHAPE, classes=CLASSES):
+def plain_resnet50(*, input_shape=INPUT_SHAPE, classes=CLASSES):
     """ResNet-50 (Table 4: 25.6M weights, 4.1B FLOPs)."""
-    return resnet50(input_shape, classes, name="resnet50")
+    return resnet50(input_shape=input_shape, classes=classes, name="resnet50")

@@ -2,14 +2,14 @@
 
 The CLI, the experiments and the tests iterate over it; nothing here reads files.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Tuple
 
 from gaitbnn.errors import InputError
 from gaitbnn.models import bipedalnet as _bipedalnet
+from gaitbnn.models import embeddings as _embeddings
 from gaitbnn.models import idnet as _idnet
 from gaitbnn.models import lresnet as _lresnet
-from gaitbnn.models import siamese as _siamese
 from gaitbnn.models import tcnn as _tcnn
 
 GAIT = "gait"  # Padova-style walks, identification (BiPedalNet, IDNet)
@@ -19,10 +19,18 @@ AUTH = "auth"  # accelerometer spectrograms, siamese embedding networks for auth
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A paper's own configuration of a model, for its counts (e.g. ImageNet for L-ResNet-50's Table 4)."""
+    name: str
+    input_shape: tuple[int, ...]
+    classes: int
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     constructor: Callable
-    input_shape: Tuple[int, ...]
+    input_shape: tuple[int, ...]
     classes: int
     paper: str
     description: str
@@ -30,10 +38,25 @@ class ModelSpec:
     head: str = "softmax"  # "softmax": one output per class; "attributes": sigmoid attributes, nearest-vector decoding;
     # "embedding": a feature vector (``classes`` is its size) compared by distance (siamese networks)
     training: dict = field(default_factory=lambda: dict(epochs=30, batch_size=64, learning_rate=1e-3, optimizer="adam"))
+    binary_ops: int = 0  # LceBconv2d ops its arm64 flatbuffer must hold (at any input shape)
+    test_shape: tuple[int, ...] | None = None  # a small input shape for the registry-wide tests
+    reference: Reference | None = None
 
 
 # Thesis Sec. 4.3.2 / 5.3: RMSProp (rho 0.9), batch 400, 10 epochs; 1e-4 is the best of its three learning rates.
 ACTIVITY_TRAINING = dict(epochs=10, batch_size=400, learning_rate=1e-4, optimizer="rmsprop")
+
+
+IMAGENET = Reference("imagenet", _lresnet.IMAGENET_SHAPE, _lresnet.IMAGENET_CLASSES)  # L-ResNet-50 Table 4
+
+
+def _embedding_constructor(builder):
+    """An embedding network's constructor in the registry's form: ``classes`` is the embedding size."""
+    def build(*, input_shape, classes):
+        return builder(input_shape=input_shape, embedding=classes)
+
+    build.__doc__ = builder.__doc__
+    return build
 
 
 def _activity_specs():
@@ -45,39 +68,41 @@ def _activity_specs():
             yield ModelSpec(name, _tcnn.constructor(j, head), _tcnn.INPUT_SHAPE,
                             _tcnn.CLASSES if head == "softmax" else _tcnn.ATTRIBUTES,
                             f"BtCNN thesis Tables {table}", f"{what}, {label} head", ACTIVITY, head,
-                            dict(ACTIVITY_TRAINING))
+                            dict(ACTIVITY_TRAINING), binary_ops=j, test_shape=(24, 6))
 
 
 _SPECS = {
     spec.name: spec
     for spec in [
         ModelSpec("bipedalnet", _bipedalnet.bipedalnet, _bipedalnet.INPUT_SHAPE, _bipedalnet.CLASSES,
-                  "BiPedalNet Table 1", "binarized CNN for gait identification"),
+                  "BiPedalNet Table 1", "binarized CNN for gait identification", binary_ops=4),
         ModelSpec("idnet", _idnet.idnet, _idnet.INPUT_SHAPE, _idnet.CLASSES,
                   "BiPedalNet Table 2 (IDNet)", "float IDNet CNN baseline"),
         ModelSpec("idnet-binary", _idnet.idnet_binary, _idnet.INPUT_SHAPE, _idnet.CLASSES,
-                  "BiPedalNet Table 2 (binarized IDNet)", "IDNet with binary weights and activations"),
+                  "BiPedalNet Table 2 (binarized IDNet)", "IDNet with binary weights and activations", binary_ops=3),
         *_activity_specs(),
         *(ModelSpec(name, constructor, _lresnet.INPUT_SHAPE, _lresnet.CLASSES, paper, description, GEI,
-                    training=dict(epochs=10, batch_size=32, learning_rate=1e-3, optimizer="adam"))
-          for name, constructor, paper, description in (
-              ("resnet50", _lresnet.plain_resnet50, "L-ResNet-50 Table 4 (ResNet-50)", "ResNet-50 on GEIs"),
+                    training=dict(epochs=10, batch_size=32, learning_rate=1e-3, optimizer="adam"),
+                    binary_ops=binary_ops, test_shape=(32, 32, 1), reference=IMAGENET)
+          for name, constructor, paper, description, binary_ops in (
+              ("resnet50", _lresnet.plain_resnet50, "L-ResNet-50 Table 4 (ResNet-50)", "ResNet-50 on GEIs", 0),
               ("lresnet50", _lresnet.lresnet50, "L-ResNet-50 Table 4 (L-ResNet-50)",
-               "ResNet-50 with Ghost modules (half ordinary, half 3x3 depthwise)"),
+               "ResNet-50 with Ghost modules (half ordinary, half 3x3 depthwise)", 0),
               ("lresnet50-binary", _lresnet.lresnet50_binary, "L-ResNet-50, binarized (this project)",
-               "L-ResNet-50 with binary primary convolutions in the residual stages"),
+               "L-ResNet-50 with binary primary convolutions in the residual stages", 48),
           )),
-        *(ModelSpec(name, constructor, _siamese.INPUT_SHAPE, size, paper, description, AUTH, "embedding",
-                    dict(epochs=30, batch_size=20, learning_rate=1e-3, optimizer="adam"))
-          for name, constructor, size, paper, description in (
-              ("lenet4", _siamese.lenet4, _siamese.EMBEDDING, "MM'19 Table 1 (LeNet4)",
-               "siamese embedding network: 3 convolutions, dense 256"),
-              ("vgg8", _siamese.vgg8, _siamese.EMBEDDING // 2, "MM'19 Table 1 (VGG8)",
-               "siamese embedding network: 6 convolutions, 2 dense"),
-              ("mobilenetv2", _siamese.mobilenetv2, _siamese.EMBEDDING // 2, "MM'19 Table 1 (MobileNetv2)",
-               "siamese embedding network: inverted residual blocks"),
-              ("lenet4-binary", _siamese.lenet4_binary, _siamese.EMBEDDING, "MM'19 LeNet4, binarized (this project)",
-               "LeNet4 with binary conv2, conv3 and embedding layer"),
+        *(ModelSpec(name, _embedding_constructor(builder), _embeddings.INPUT_SHAPE, size, paper, description, AUTH,
+                    "embedding", dict(epochs=30, batch_size=20, learning_rate=1e-3, optimizer="adam"),
+                    binary_ops=binary_ops)
+          for name, builder, size, paper, description, binary_ops in (
+              ("lenet4", _embeddings.lenet4, _embeddings.EMBEDDING, "MM'19 Table 1 (LeNet4)",
+               "siamese embedding network: 3 convolutions, dense 256", 0),
+              ("vgg8", _embeddings.vgg8, _embeddings.EMBEDDING // 2, "MM'19 Table 1 (VGG8)",
+               "siamese embedding network: 6 convolutions, 2 dense", 0),
+              ("mobilenetv2", _embeddings.mobilenetv2, _embeddings.EMBEDDING // 2, "MM'19 Table 1 (MobileNetv2)",
+               "siamese embedding network: inverted residual blocks", 0),
+              ("lenet4-binary", _embeddings.lenet4_binary, _embeddings.EMBEDDING,
+               "MM'19 LeNet4, binarized (this project)", "LeNet4 with binary conv2, conv3 and embedding layer", 3),
           )),
     ]
 }
@@ -100,7 +125,20 @@ def build(name, input_shape=None, classes=None):
     ``classes`` is the number of outputs: classes, or attributes for an attribute head.
     """
     spec = get_spec(name)
-    return spec.constructor(tuple(input_shape or spec.input_shape), int(classes or spec.classes))
+    return spec.constructor(input_shape=tuple(input_shape or spec.input_shape), classes=int(classes or spec.classes))
+
+
+def reference_counts(name):
+    """Parameters and multiply-accumulates of ``name`` at its paper's reference configuration (built once)."""
+    reference = get_spec(name).reference
+    if name not in _REFERENCE_COUNTS:
+        model = build(name, reference.input_shape, reference.classes)
+        _REFERENCE_COUNTS[name] = {"input_shape": list(reference.input_shape), "classes": reference.classes,
+                                   **count_params(model), "flops": count_flops(model)}
+    return _REFERENCE_COUNTS[name]
+
+
+_REFERENCE_COUNTS = {}
 
 
 def count_flops(model):

@@ -64,12 +64,14 @@ def tcnn(input_shape=INPUT_SHAPE, outputs=CLASSES, binary_layers=0, head="softma
 
 
 def constructor(binary_layers, head):
-    """The registry's constructor of one configuration: (input_shape, outputs) -> model."""
+    """The registry's constructor of one configuration: (*, input_shape, classes) -> model; ``classes`` is the
+    number of outputs (classes, or attributes for the attribute head)."""
     suffix = "" if head == "softmax" else "_attr"
-    name = ("tcnn" if not binary_layers else "btcnn_conv1" + (f"_{binary_layers}" if binary_layers > 1 else "")) + suffix
+    depth = f"_{binary_layers}" if binary_layers > 1 else ""
+    name = ("tcnn" if not binary_layers else "btcnn_conv1" + depth) + suffix
 
-    def build(input_shape=INPUT_SHAPE, outputs=None):
-        return tcnn(input_shape, outputs or (CLASSES if head == "softmax" else ATTRIBUTES), binary_layers, head, name)
+    def build(*, input_shape=INPUT_SHAPE, classes=None):
+        return tcnn(input_shape, classes or (CLASSES if head == "softmax" else ATTRIBUTES), binary_layers, head, name)
 
     build.__doc__ = f"tCNN, {head} head, convolutions 1..{binary_layers} binarized (Conv[1-{binary_layers}])."
     return build

@@ -3,7 +3,7 @@
 "We evaluate three model architectures extended from LeNet, VGG and MobileNetv2
 by adding or pruning layers." Each maps one spectrogram image (99 x 25 x 1, see
 ``data.spectrogram``) to an embedding; two copies with shared weights make the
-siamese network (``training.siamese``). The paper gives sizes, not layer lists:
+siamese network (``training.pairs``). The paper gives sizes, not layer lists:
 
 * ``lenet4``: three convolutions (conv1-3, the layers Table 2 freezes) and one
   dense layer: 5x5@20, 5x5@50, 3x3@64 ('same', each followed by ReLU and 2x2
@@ -32,10 +32,6 @@ from gaitbnn.models.blocks import BINARY, FLOAT, batch_norm, dense_as_conv
 
 INPUT_SHAPE = SHAPE
 EMBEDDING = 256
-CONV_LAYERS = {"lenet4": ("conv1", "conv2", "conv3"), "lenet4-binary": ("conv1", "conv2", "conv3"),
-               "vgg8": ("conv1", "conv2", "conv3", "conv4", "conv5", "conv6")}
-
-
 def _pool(x, name):
     size = tuple(2 if int(d) >= 4 else 1 for d in x.shape[1:3])
     return tf.keras.layers.MaxPooling2D(size, name=name)(x)
@@ -51,7 +47,7 @@ def _conv(x, filters, kernel, name, binary=False, feeds_binary=False):
     return tf.keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
-def lenet4(input_shape=INPUT_SHAPE, embedding=EMBEDDING, binary=False, name="lenet4"):
+def lenet4(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING, binary=False, name="lenet4"):
     """conv1-3 (5x5@20, 5x5@50, 3x3@64, each pooled) -> dense embedding."""
     inputs = tf.keras.Input(shape=input_shape, name="spectrogram")
     x = _pool(_conv(inputs, 20, 5, "conv1", feeds_binary=binary), "pool1")
@@ -67,12 +63,12 @@ def lenet4(input_shape=INPUT_SHAPE, embedding=EMBEDDING, binary=False, name="len
     return tf.keras.Model(inputs, tf.keras.layers.Flatten(name="flatten")(x), name=name)
 
 
-def lenet4_binary(input_shape=INPUT_SHAPE, embedding=EMBEDDING):
+def lenet4_binary(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING):
     """LeNet4 with binary conv2, conv3 and embedding layer (conv1 float)."""
-    return lenet4(input_shape, embedding, binary=True, name="lenet4_binary")
+    return lenet4(input_shape=input_shape, embedding=embedding, binary=True, name="lenet4_binary")
 
 
-def vgg8(input_shape=INPUT_SHAPE, embedding=EMBEDDING // 2):
+def vgg8(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING // 2):
     """Three blocks of two 3x3 convolutions (16, 32, 64), each pooled, then dense 128 and the embedding."""
     inputs = tf.keras.Input(shape=input_shape, name="spectrogram")
     x = inputs
@@ -97,7 +93,7 @@ def _inverted_residual(x, filters, strides, name, expansion=6):
     return y
 
 
-def mobilenetv2(input_shape=INPUT_SHAPE, embedding=EMBEDDING // 2):
+def mobilenetv2(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING // 2):
     """Stem 3x3/2 @16, inverted residuals (24/2, 24, 32/2, 32), 1x1 @52, dense embedding."""
     inputs = tf.keras.Input(shape=input_shape, name="spectrogram")
     strides = tuple(2 if int(d) >= 4 else 1 for d in input_shape[:2])

@@ -61,7 +61,8 @@ def siamese(embedding, loss=CONTRASTIVE):
     if loss == CONTRASTIVE:
         out = PairDistance(name="distance")([ea, eb])
     else:
-        out = lq.layers.QuantDense(1, activation="sigmoid", name="similarity")(PairDifference(name="difference")([ea, eb]))
+        difference = PairDifference(name="difference")([ea, eb])
+        out = lq.layers.QuantDense(1, activation="sigmoid", name="similarity")(difference)
     return tf.keras.Model([a, b], out, name=f"siamese_{embedding.name}_{loss}")
 
 
@@ -91,12 +92,15 @@ class EpochTimes(tf.keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def fit_pairs(model, x, pairs, labels, epochs, batch_size=20, seed=0):
-    """Train the pair model on ``x[pairs[:, 0]], x[pairs[:, 1]]``; return (history, per-epoch seconds)."""
+def fit_pairs(model, x, pairs, labels, epochs, batch_size=20, seed=0, callbacks=()):
+    """Train the pair model on ``x[pairs[:, 0]], x[pairs[:, 1]]``; return (history, per-epoch seconds).
+
+    ``callbacks``: more Keras callbacks, e.g. a run directory's (``runs.RunWriter.callbacks``).
+    """
     timer = EpochTimes()
     tf.keras.utils.set_random_seed(seed)
     history = model.fit([x[pairs[:, 0]], x[pairs[:, 1]]], labels, batch_size=batch_size, epochs=epochs,
-                        shuffle=True, verbose=0, callbacks=[timer])
+                        shuffle=True, verbose=0, callbacks=[timer, *callbacks])
     return history.history, timer.seconds
 
 
@@ -146,22 +150,28 @@ def pair_accuracy(model, loss, x_enrolled, x_probe, same):
     return float(np.mean(similar(model, loss, x_enrolled, x_probe) == same))
 
 
-def train_run(name, data_spec, out, epochs=30, batch_size=20, learning_rate=1e-3, seed=0, pairs=2000, force=False,
+def train_run(name, data_source, out, epochs=30, batch_size=20, learning_rate=1e-3, seed=0, pairs=2000, force=False,
               split="windows"):
     """``gaitbnn train`` for an embedding network: multi-class contrastive training into run directory ``out``.
 
-    The run holds the embedding network (``model.keras``, what ``gaitbnn export`` converts), its config and
-    ``metrics.json`` with the test pair accuracy (``test_accuracy``), written last.
+    The run directory has the contract of every run (``runs.RunWriter``): ``config.json`` with versions,
+    ``history.csv``, ``training_curves.png``, resume after an interruption, the embedding network
+    (``model.h5``, what ``gaitbnn export`` converts) and, last, ``metrics.json`` with the test pair accuracy.
     """
     from gaitbnn import models, runs
     from gaitbnn.authentication import reservoir
     from gaitbnn.data import auth
 
-    data = auth.load(data_spec, seed, split=split)
+    data = auth.load(data_source, seed, split=split)
     if data.problems:
         data.problems.warn()
-    out = runs.prepare_output_dir(out, force=force)
-    (out / runs.METRICS_FILE).unlink(missing_ok=True)
+    config = {"model": name, "family": models.AUTH, "data": data.source, "synthetic": data.synthetic,
+              "data_description": data.description, "input_shape": list(data.input_shape), "epochs": epochs,
+              "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "pairs": pairs,
+              "distribute": "none", "loss": CONTRASTIVE, "margin": MARGIN, "split": split,
+              "data_options": data.options, "normalization": data.normalization, "class_names": data.people,
+              "data_summary": data.summary, "data_problems": data.problems.as_list()}
+    run = runs.RunWriter(out, config, force=force, monitor="loss")
     rng = np.random.default_rng(seed)
     tf.keras.utils.set_random_seed(seed)
     embedding = models.build(name)
@@ -169,20 +179,14 @@ def train_run(name, data_spec, out, epochs=30, batch_size=20, learning_rate=1e-3
     compile_pairs(model, CONTRASTIVE, learning_rate)
     pair_index, labels = reservoir.multi_class_pairs(data.y[data.train], pairs, rng)
     started = time.time()
-    history, _ = fit_pairs(model, data.images, data.train[pair_index], labels, epochs, batch_size, seed)
+    history, _ = fit_pairs(model, data.images, data.train[pair_index], labels, epochs, batch_size, seed,
+                           callbacks=run.callbacks())
     train_seconds = time.time() - started
+    run.save_model(embedding)
+    run.training_done(f"{name}: {data.description}")
     accuracy = test_accuracy(model, CONTRASTIVE, data, seed)
-    config = {"model": name, "family": models.AUTH, "data": data.source, "synthetic": data.synthetic,
-              "data_description": data.description, "input_shape": list(data.input_shape), "epochs": epochs,
-              "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "pairs": pairs,
-              "loss": CONTRASTIVE, "margin": MARGIN, "split": split, "data_options": data.options,
-              "data_summary": data.summary, "data_problems": data.problems.as_list()}
-    runs.write_json(out / runs.CONFIG_FILE, config)
-    with runs.atomic_path(out / runs.MODEL_FILE) as tmp:
-        embedding.save(tmp)
     counts = models.count_params(embedding)
-    metrics = {"test_accuracy": accuracy, "test_pairs": 2 * len(data.test), "split": split,
-               "final_loss": history["loss"][-1],
-               "train_seconds": train_seconds, "epochs": epochs, **counts}
-    runs.write_json(out / runs.METRICS_FILE, metrics)
-    return metrics
+    return run.finish({"model": name, "data": data.source, "synthetic": data.synthetic,
+                       "data_description": data.description, "test_accuracy": accuracy,
+                       "test_pairs": 2 * len(data.test), "split": split, "final_loss": history["loss"][-1],
+                       "train_seconds": train_seconds, "epochs": epochs, "resumed": run.resuming, **counts})

@@ -1,0 +1,42 @@
+"""What a ``--data`` source names: the synthetic generator (with options) or a dataset path."""
+from gaitbnn.errors import InputError
+
+
+def is_synthetic(source) -> bool:
+    """True for 'synthetic' and 'synthetic:options' (every family's generator)."""
+    return str(source).split(":")[0] == "synthetic"
+
+
+def gait_defaults() -> dict:
+    from gaitbnn.data import synthetic
+
+    return synthetic.DEFAULTS
+
+
+def parse_synthetic(source, defaults=None, choices=None):
+    """'synthetic' or 'synthetic:users=8,seconds=40' -> generator keyword arguments.
+
+    ``defaults`` (the gait generator's by default) sets the known options and their types;
+    ``choices`` maps a text option to its allowed values. Counts must be positive.
+    """
+    options = dict(gait_defaults() if defaults is None else defaults)
+    choices = choices or {}
+    _, _, rest = source.partition(":")
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        if key not in options or not value:
+            raise InputError(
+                f"--data {source}: unknown synthetic option '{item}': use synthetic[:{'=..,'.join(options)}=..]"
+            )
+        if key in choices:
+            if value not in choices[key]:
+                raise InputError(f"--data {source}: {key} must be one of {', '.join(choices[key])}")
+            options[key] = value
+            continue
+        try:
+            options[key] = type(options[key])(value)
+        except ValueError:
+            raise InputError(f"--data {source}: '{value}' is not a number for {key}") from None
+        if options[key] <= 0 and key not in ("noise", "drift", "seed"):
+            raise InputError(f"--data {source}: {key} must be positive")
+    return options

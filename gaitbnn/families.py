@@ -1,0 +1,144 @@
+"""Model families: how each kind of model trains, is evaluated, exported and probed with fresh weights.
+
+A model's ``ModelSpec.family`` names one of these; the CLI asks the family and never special-cases a
+paper. Classifiers (gait, activity, GEI) train with ``training.fit`` and are scored by class; the
+siamese embedding networks (auth) train on pairs (``training.pairs``), are scored by pair accuracy and
+also export a flatbuffer that trains on the phone (``--target train``).
+"""
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gaitbnn import data as datasets
+from gaitbnn.errors import InputError
+
+
+def normal_grid(shape, count: int, seed: int) -> np.ndarray:
+    """Standard-normal inputs rounded to multiples of 1/8 (sums are exact, so signs agree; see export)."""
+    x = np.round(np.random.default_rng(seed).normal(size=(count, *shape)) * 8) / 8
+    return x.astype(np.float32)
+
+
+def unit_grid(shape, count: int, seed: int) -> np.ndarray:
+    """Inputs on a 1/8 grid in [0, 1], like windows normalized to [0, 1] (activity data)."""
+    return (np.random.default_rng(seed).integers(0, 9, size=(count, *shape)) / 8).astype(np.float32)
+
+
+def run_dataset(config: dict, data: str | None = None):
+    """The data a run was trained on (or ``data`` instead), windowed, split and normalized as the run was:
+    with the normalization stored in its ``config.json``, never statistics of other data."""
+    options = dict(config.get("data_options")
+                   or {"window_seconds": config.get("normalization", {}).get("window_seconds")})
+    if config.get("family") == datasets.ACTIVITY:
+        options.setdefault("protocol", "majority")  # runs made before --lara-protocol windowed this way
+    dataset = datasets.load_family(config.get("family", datasets.GAIT), data or config["data"], config["seed"],
+                                   config["input_shape"], options, normalization=config.get("normalization"))
+    if list(dataset.input_shape) != list(config["input_shape"]):
+        raise InputError(f"--data {data}: windows of shape {dataset.input_shape}, but the run's model takes "
+                         f"{tuple(config['input_shape'])}: use data with the same window and channels")
+    return dataset
+
+
+# --- classifiers --------------------------------------------------------------------------------------------------
+
+def _train_classifier(name, settings, data_options, out, force):
+    from gaitbnn import models
+    from gaitbnn.training import fit
+
+    spec = models.get_spec(name)
+    dataset = datasets.load_family(spec.family, settings["data"], settings["seed"], spec.input_shape, data_options)
+    metrics = fit.train(name, dataset, out, epochs=settings["epochs"], batch_size=settings["batch_size"],
+                        seed=settings["seed"], learning_rate=settings["learning_rate"], force=force,
+                        distribute=settings["distribute"])
+    return metrics, (f"{name}: test accuracy {100 * metrics['test_accuracy']:.2f}%, mean F1 {metrics['mean_f1']:.3f}, "
+                     f"weighted F1 {metrics['weighted_f1']:.3f} on {dataset.description} ({metrics['params']:,} "
+                     f"params, {metrics['memory_bytes'] / 1024:.1f} KiB); run in {out}")
+
+
+def _evaluate_classifier(run_dir, config, metrics, data):
+    from gaitbnn.training import fit, scoring
+
+    dataset = run_dataset(config, data)
+    if dataset.class_names != config["class_names"]:
+        raise InputError(f"--data {data}: its users differ from the {len(config['class_names'])} the run was "
+                         "trained on")
+    model = fit.load_model(run_dir)
+    result = scoring.scores(dataset.y_test, fit.predict_classes(model, dataset, dataset.x_test,
+                                                                config.get("head", "softmax")))
+    return (f"{config['model']}: test accuracy {100 * result['accuracy']:.2f}%, mean F1 {result['mean_f1']:.3f}, "
+            f"weighted F1 {result['weighted_f1']:.3f} on {dataset.description} "
+            f"(recorded at training: {100 * metrics['test_accuracy']:.2f}%)")
+
+
+def _export_flatbuffer(model, name, target, out, x):
+    from gaitbnn import export as exporter
+
+    report = exporter.export(model, name, target, out, x)
+    p = report["parity"]
+    return (f"{out}/{name}.tflite: {report['size_bytes'] / 1024:.1f} KiB ({target}; 1-bit limit "
+            f"{report['one_bit_limit_bytes'] / 1024:.1f} KiB), binary weight fraction "
+            f"{report['binary_weight_fraction']:.4f}, ops {report['ops']}\n"
+            f"parity vs Keras: max |diff| {p['max_abs_diff']:.2e}, argmax agreement {p['argmax_agreement']:.3f} "
+            f"on {p['inputs_compared']} inputs; report {out}/{name}.json")
+
+
+# --- siamese embedding networks -----------------------------------------------------------------------------------
+
+def _train_embedding(name, settings, data_options, out, force):
+    from gaitbnn.training import pairs
+
+    metrics = pairs.train_run(name, settings["data"], out, settings["epochs"], settings["batch_size"],
+                              settings["learning_rate"], settings["seed"], force=force,
+                              split=data_options.get("split", "windows"))
+    return metrics, (f"{name}: test pair accuracy {100 * metrics['test_accuracy']:.2f}% ({metrics['test_pairs']} "
+                     f"pairs, {metrics['params']:,} params); run in {out}")
+
+
+def _evaluate_embedding(run_dir, config, metrics, data):
+    from gaitbnn.training import fit, pairs
+
+    dataset = run_dataset(config, data)
+    model = pairs.siamese(fit.load_model(run_dir), pairs.CONTRASTIVE)
+    accuracy = pairs.test_accuracy(model, pairs.CONTRASTIVE, dataset, config["seed"])
+    return (f"{config['model']}: test pair accuracy {100 * accuracy:.2f}% on {dataset.description} "
+            f"(recorded at training: {100 * metrics['test_accuracy']:.2f}%)")
+
+
+def _export_embedding(model, name, target, out, x):
+    if target != "train":
+        return _export_flatbuffer(model, name, target, out, x)
+    from gaitbnn import ondevice
+
+    result = ondevice.export(model, name, out, x[:64])
+    losses = ", ".join(f"{v:.4f}" for v in result["train_losses"])
+    return (f"{out}/{name}_train.tflite: {result['size_bytes'] / 1024:.1f} KiB, signatures "
+            f"{', '.join(result['signatures'])}; infer vs Keras max |diff| {result['infer_max_abs_diff']:.2e}; "
+            f"train loss over {len(result['train_losses'])} steps: {losses}; report {out}/{name}_train.json")
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    train: Callable  # (name, settings, data_options, out, force) -> (metrics, one line for people)
+    evaluate: Callable  # (run_dir, config, metrics, data) -> one line
+    export: Callable  # (model, name, target, out, x) -> lines for people
+    sample_inputs: Callable = normal_grid  # (shape, count, seed) -> inputs for fresh-weight parity
+    targets: tuple[str, ...] = ("arm64", "float")
+
+
+REGISTRY = {f.name: f for f in [
+    Family(datasets.GAIT, _train_classifier, _evaluate_classifier, _export_flatbuffer),
+    Family(datasets.ACTIVITY, _train_classifier, _evaluate_classifier, _export_flatbuffer, unit_grid),
+    Family(datasets.GEI, _train_classifier, _evaluate_classifier, _export_flatbuffer),
+    Family(datasets.AUTH, _train_embedding, _evaluate_embedding, _export_embedding,
+           targets=("arm64", "float", "train")),
+]}
+TARGETS = tuple(dict.fromkeys(t for f in REGISTRY.values() for t in f.targets))
+
+
+def of(name: str) -> Family:
+    """The family of registered model ``name``."""
+    from gaitbnn import models
+
+    return REGISTRY[models.get_spec(name).family]

@@ -1,0 +1,44 @@
+"""Every registered model, as larq-zoo tests its zoo: builds at a small shape, exports to arm64 with its binary ops
+and parity; and `gaitbnn models --json` matches the checked-in snapshot that the README's model table shows."""
+import json
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from gaitbnn import export, families, models
+from gaitbnn.cli import main
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "models.json"
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_model_builds_and_exports_with_its_binary_ops_and_parity(name, tmp_path):
+    spec = models.get_spec(name)
+    tf.keras.backend.clear_session()
+    model, x = export.fresh_model(name, seed=1, count=16, input_shape=spec.test_shape)
+    assert model.output_shape == (None, spec.classes)
+    assert x.shape[1:] == model.input_shape[1:]
+    report = export.export(model, name, "arm64", tmp_path, x)
+    assert report["ops"].get(export.BINARY_OP, 0) == spec.binary_ops
+    parity = report["parity"]
+    assert parity["argmax_agreement"] == 1.0 or spec.head == "embedding"
+    assert parity["max_abs_diff"] <= export.MAX_ABS_DIFF * max(1.0, parity["max_abs_output"])
+    assert (tmp_path / f"{name}.tflite").stat().st_size == report["size_bytes"]
+    assert set(families.of(name).targets) >= {"arm64", "float"}
+
+
+def test_models_json_matches_the_snapshot():
+    """Refresh with: .venv/bin/gaitbnn models --json > tests/snapshots/models.json (and the README's table)."""
+    result = CliRunner().invoke(main, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == json.loads(SNAPSHOT.read_text())
+
+
+def test_readme_model_table_shows_the_snapshot_counts():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for row in json.loads(SNAPSHOT.read_text()):
+        assert f"| {row['name']} |" in readme, row["name"]
+        line = next(line for line in readme.splitlines() if line.startswith(f"| {row['name']} |"))
+        assert f"{row['params']:,}" in line, (row["name"], line)
