@@ -74,7 +74,7 @@ CASES = [
     ("lara-protocol-on-gait-model", lambda t, r: ["train", "bipedalnet", "--lara-protocol", "majority", "--out",
                                                   "{tmp}/out"], "--lara-protocol: not an option of the gait data", 1),
     ("reproduce-split-other-paper", lambda t, r: ["reproduce", "btcnn", "--split", "walks", "--out", "{tmp}/out"],
-     "No such option: --split", 2),
+     "No such option '--split'", 2),
     ("data-too-few-samples", lambda t, r: train_on(_short_user(padova(t))), "needs at least 5", 1),
     ("data-missing-sensor", lambda t, r: train_on(_unlink(padova(t) / "u001_w002" / "u001_w002_gyroscope.log")),
      "missing u001_w002_gyroscope.log", 1),
