@@ -316,12 +316,17 @@ def export(source, target, out, seed):
     click.echo(family.export(model, name, target, Path(out), x))
 
 
+def _timing_options(command):
+    """--threads and --runs, for every command that times flatbuffers."""
+    command = click.option("--runs", "runs_count", type=click.IntRange(min=1), default=200, show_default=True)(command)
+    return click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)(command)
+
+
 @main.command()
 @click.argument("flatbuffer", required=False, type=click.Path())
 @click.option("--compare", "compare_source", default=None,
               help="Export this model name or run directory for arm64 and float, and time both in the same run.")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--runs", "runs_count", type=click.IntRange(min=1), default=200, show_default=True)
+@_timing_options
 @_user_errors
 def benchmark(flatbuffer, compare_source, threads, runs_count):
     """Time FLATBUFFER (.tflite) in the interpreter on this machine: median and p90 latency per inference."""
@@ -350,8 +355,7 @@ def benchmark(flatbuffer, compare_source, threads, runs_count):
 @click.option("--out", default="runs/bench", show_default=True, type=click.Path(file_okay=False))
 @click.option("--models", "names", default=None,
               help="Comma-separated model names (default: every registered model, the 20M-parameter tCNNs too).")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--runs", "runs_count", type=click.IntRange(min=1), default=200, show_default=True)
+@_timing_options
 @_user_errors
 def bench(out, names, threads, runs_count):
     """Both targets of every registered model, side by side: sizes, latencies, ratios, parity (CSV + markdown)."""

@@ -19,7 +19,7 @@ training windows only.
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from gaitbnn.data import padova, synthetic
 from gaitbnn.data.problems import Problems
@@ -72,23 +72,28 @@ class Dataset:
 
 
 def walk_split(y, walks, seed, test_fraction=TEST_FRACTION, val_fraction=VAL_FRACTION, users=None):
-    """(train, val, test) window indices holding out whole walks per user (see the module docstring)."""
-    rng = np.random.default_rng(seed)
+    """(train, val, test) window indices holding out whole walks per user (see the module docstring).
+
+    Per user, scikit-learn's ``GroupShuffleSplit`` (walks as groups, seeded) takes ``test_fraction`` of the
+    walks, rounded up, for test, then ``val_fraction`` of the rest (when two or more remain) for validation.
+    """
     parts = {"train": [], "val": [], "test": []}
     for label in np.unique(y):
         mine = np.flatnonzero(y == label)
-        names = sorted(set(walks[mine]))
-        if len(names) < 2:
+        groups = walks[mine]
+        if len(set(groups)) < 2:
             who = users[label] if users is not None else label
-            raise InputError(f"user {who} has {len(names)} walk ({names[0] if names else 'none'}): --split walks "
-                             "holds out whole walks and needs at least 2 per user; use --split windows")
-        rng.shuffle(names)
-        n_test = max(1, int(round(test_fraction * len(names))))
-        rest = names[n_test:]
-        n_val = max(1, int(round(val_fraction * len(rest)))) if val_fraction > 0 and len(rest) >= 2 else 0
-        chosen = {"test": names[:n_test], "val": rest[:n_val], "train": rest[n_val:]}
-        for part, held in chosen.items():
-            parts[part].append(mine[np.isin(walks[mine], held)])
+            raise InputError(f"user {who} has 1 walk ({groups[0]}): --split walks holds out whole walks and needs "
+                             "at least 2 per user; use --split windows")
+        rest, test = next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed + int(label))
+                          .split(mine, groups=groups))
+        val = np.arange(0)
+        if val_fraction > 0 and len(set(groups[rest])) >= 2:
+            keep, held = next(GroupShuffleSplit(1, test_size=val_fraction, random_state=seed + int(label))
+                              .split(rest, groups=groups[rest]))
+            rest, val = rest[keep], rest[held]
+        for part, index in (("train", rest), ("val", val), ("test", test)):
+            parts[part].append(mine[index])
     return tuple(np.sort(np.concatenate(parts[k])) for k in ("train", "val", "test"))
 
 

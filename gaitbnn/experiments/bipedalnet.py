@@ -10,6 +10,7 @@ import pandas as pd
 from gaitbnn import data as datasets
 from gaitbnn import models, runs
 from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
+from gaitbnn.progress import Progress
 from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
 
@@ -56,6 +57,7 @@ def table2(setting, out):
     rows, all_metrics = [], []
     split, keep = setting.get("split", "windows"), bool(setting.get("keep_duplicates"))
     chosen = setting.get("models") or [row["model"] for row in config["rows"]]
+    timer = Progress(len(chosen), "[bipedalnet] Table 2 models", every=0)
     for paper in (row for row in config["rows"] if row["model"] in chosen):
         name = paper["model"]
         run_dir = Path(out) / name
@@ -72,6 +74,7 @@ def table2(setting, out):
                         split=split, keep_duplicates=keep)
         metrics = train_or_reuse(run_dir, expected, train, setting.get("force", False), name)
         all_metrics.append(metrics)
+        timer.step(len(all_metrics))
         rows.append({
             "model": paper["label"],
             "params (paper / measured)": f"{paper['params'] // 1000}k / {metrics['params']:,}",

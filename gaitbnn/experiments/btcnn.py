@@ -13,6 +13,7 @@ import pandas as pd
 from gaitbnn import runs
 from gaitbnn.data import activity
 from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
+from gaitbnn.progress import Progress
 from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
 
@@ -43,6 +44,9 @@ def train_grid(out, setting):
         dataset.problems.warn()
     sensors = dataset.options.get("sensors") or "npz"
     chosen = setting.get("models")
+    names = [c + h for h in HEADS.values() for c in CONFIGS if not chosen or c + h in chosen]
+    total = len(names) * len(setting["learning_rates"])
+    timer = Progress(total, f"[btcnn] {sensors} runs", every=0)
     results = []
     for head, suffix in HEADS.items():
         for config in CONFIGS:
@@ -62,6 +66,7 @@ def train_grid(out, setting):
                 expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=seed,
                                 learning_rate=lr, batch_size=setting["batch_size"], data_options=dataset.options)
                 metrics = train_or_reuse(run_dir, expected, train, setting.get("force", False), f"{name} lr {lr:g}")
+                timer.step(len(results) + 1)
                 results.append({"sensors": sensors, "head": head, "model": name, "learning_rate": lr,
                                 "thesis_learning_rate": setting.get("compare_with_learning_rate", lr),
                                 **{k: metrics[k] for k in ("test_accuracy", "mean_f1", "weighted_f1", "params",

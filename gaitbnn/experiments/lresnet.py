@@ -17,6 +17,7 @@ import tensorflow as tf
 from gaitbnn import data as datasets
 from gaitbnn import models, runs
 from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
+from gaitbnn.progress import Progress
 from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
 
@@ -79,8 +80,10 @@ def reproduce(settings: dict) -> Report:
     writer = ReportWriter(out)
     dataset = datasets.load_family(models.GEI, data, seed, tuple(setting["input_shape"]))
     results, per_group = {}, {}
+    timer = Progress(len(chosen), "[lresnet] models", every=0)
     for name in chosen:
         metrics = _train(name, dataset, out, setting)
+        timer.step(len(results) + 1)
         model = fit.load_model(out / name)
         predicted = np.argmax(model.predict(dataset.x_test, batch_size=64, verbose=0), axis=1)
         correct = predicted == dataset.y_test

@@ -29,12 +29,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from sklearn.svm import OneClassSVM
 
 from gaitbnn import runs
-from gaitbnn.authentication import reservoir
+from gaitbnn.authentication import protocol, reservoir
 from gaitbnn.authentication.sprt import ACCEPT, REJECT, SPRT
-from gaitbnn.data import auth, spectrogram
+from gaitbnn.data import auth
 from gaitbnn.errors import InputError
 from gaitbnn.experiments import Report, load_config, merge_settings
 from gaitbnn.models import embeddings
@@ -53,47 +52,10 @@ def log(message):
     print(f"[{time.time() - _clock['start']:6.0f} s] {message}", flush=True)
 
 
-def _pair_model(builder, loss, lr, input_shape=spectrogram.SHAPE):
-    embedding = builder(input_shape=input_shape)
-    model = pairs.siamese(embedding, loss)
-    pairs.compile_pairs(model, loss, lr)
-    return model, embedding
-
-
-def _pair_accuracy(model, loss, x, enrolled, probes, same):
-    return pairs.pair_accuracy(model, loss, x[enrolled], x[probes], same)
-
-
-def owners_of(data, count):
-    return list(range(min(count, data.classes)))
-
-
-def binary_subset(data, fraction, seed):
-    """``fraction`` of the training samples, stratified by person (the binary-class setting's 20%)."""
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(data.train, train_size=fraction, stratify=data.y[data.train], random_state=seed)
-    return np.sort(keep)
-
-
-def train_owner(builder, loss, data, owner, subset, setting, seed, embedding_weights=None, frozen=()):
-    """Binary-class siamese model of ``owner`` on ``subset``: reservoir pairs, optional transferred, frozen layers."""
-    rng = np.random.default_rng(seed + owner)
-    pair_index, labels = reservoir.owner_pairs(subset[data.y[subset] == owner], subset[data.y[subset] != owner], rng)
-    model, embedding = _pair_model(builder, loss, setting["learning_rate"])
-    if embedding_weights is not None:
-        embedding.set_weights(embedding_weights)
-    pairs.freeze(embedding, frozen)
-    pairs.compile_pairs(model, loss, setting["learning_rate"])
-    history, seconds = pairs.fit_pairs(model, data.images, pair_index, labels, setting["epochs"],
-                                          setting["batch_size"], seed)
-    return model, embedding, history, seconds
-
-
 def table1(data, setting, seed, rng):
     paper = load_config("siamese_tables")["table1"]
     measured, owner_models, softmax_features = {}, {}, {}
-    subset = binary_subset(data, setting["binary_data_fraction"], seed)
+    subset = protocol.binary_subset(data, setting["binary_data_fraction"], seed)
     for name in setting["models"]:
         tf.keras.backend.clear_session()  # a fresh graph namespace per network; kept models still work
         builder, row = BUILDERS[name], {}
@@ -108,21 +70,21 @@ def table1(data, setting, seed, rng):
                 features = tf.keras.Model(classifier.input, classifier.get_layer("embedding_relu").output)
                 softmax_features = features.predict(data.images, verbose=0)
         log(f"[table 1] {name} osvm")
-        row["osvm"] = float(np.mean([osvm_accuracy(softmax_features, data, owner, rng)
-                                     for owner in owners_of(data, setting["owners"])]))
+        row["osvm"] = float(np.mean([protocol.osvm_accuracy(softmax_features, data, owner, rng)
+                                     for owner in protocol.owners_of(data, setting["owners"])]))
         for loss in pairs.LOSSES:
             log(f"[table 1] {name} multi-class {loss}")
             pair_index, labels = reservoir.multi_class_pairs(data.y[data.train], setting["pairs"], rng)
-            model, _ = _pair_model(builder, loss, setting["learning_rate"])
+            model, _ = protocol.pair_model(builder, loss, setting["learning_rate"])
             pairs.fit_pairs(model, data.images, data.train[pair_index], labels, setting["epochs"],
                                setting["batch_size"], seed)
-            row[f"multi_{loss}"] = _pair_accuracy(model, loss, data.images,
+            row[f"multi_{loss}"] = protocol.indexed_pair_accuracy(model, loss, data.images,
                                                   *pairs.probe_pairs(data, data.test, rng))
             scores = []
-            for owner in owners_of(data, setting["owners"]):
+            for owner in protocol.owners_of(data, setting["owners"]):
                 log(f"[table 1] {name} binary-class {loss}, owner {data.people[owner]}")
-                model, embedding, _, _ = train_owner(builder, loss, data, owner, subset, setting, seed)
-                scores.append(_pair_accuracy(model, loss, data.images,
+                model, embedding, _, _ = protocol.train_owner(builder, loss, data, owner, subset, setting, seed)
+                scores.append(protocol.indexed_pair_accuracy(model, loss, data.images,
                                              *pairs.probe_pairs(data, data.test, rng, owner=owner)))
                 if name == "lenet4" and loss == pairs.CONTRASTIVE:
                     owner_models[owner] = (model, embedding)
@@ -140,19 +102,10 @@ def table1(data, setting, seed, rng):
     return pd.DataFrame(rows), measured, owner_models, subset
 
 
-def osvm_accuracy(features, data, owner, rng):
-    """One-class SVM on the owner's training embeddings; balanced accuracy on owner vs other test samples."""
-    svm = OneClassSVM(nu=0.1, gamma="scale").fit(features[data.train][data.y[data.train] == owner])
-    genuine = data.test[data.y[data.test] == owner]
-    impostors = rng.choice(data.test[data.y[data.test] != owner], size=len(genuine), replace=False)
-    accepted = svm.predict(features[np.concatenate([genuine, impostors])]) == 1
-    return float(np.mean(accepted == np.repeat([True, False], len(genuine))))
-
-
 def _source_weights(images, y, indices, setting, seed, rng):
     """LeNet4 trained multi-class contrastive on ``images[indices]``: the weights a feature transfer hands over."""
     pair_index, labels = reservoir.multi_class_pairs(y[indices], setting["pairs"], rng)
-    source, source_embedding = _pair_model(embeddings.lenet4, pairs.CONTRASTIVE, setting["learning_rate"])
+    source, source_embedding = protocol.pair_model(embeddings.lenet4, pairs.CONTRASTIVE, setting["learning_rate"])
     pairs.fit_pairs(source, images, indices[pair_index], labels, setting["epochs"], setting["batch_size"], seed)
     return source_embedding.get_weights()
 
@@ -163,7 +116,7 @@ def table2(data, setting, seed, rng, subset, other=None):
     Sources: the same dataset without the owners (the "private" user is absent from the public data), and
     ``other`` (another dataset's training samples) when given.
     """
-    owners = owners_of(data, setting["owners"])
+    owners = protocol.owners_of(data, setting["owners"])
     log("[table 2] source LeNet4 on the same dataset's other people")
     sources = {"same dataset, other people": _source_weights(
         data.images, data.y, data.train[~np.isin(data.y[data.train], owners)], setting, seed, rng)}
@@ -175,10 +128,10 @@ def table2(data, setting, seed, rng, subset, other=None):
         scores, seconds = [], []
         for owner in owners:
             log(f"[table 2] {frozen} from {source}, owner {data.people[owner]}")
-            model, _, _, epoch_seconds = train_owner(
+            model, _, _, epoch_seconds = protocol.train_owner(
                 embeddings.lenet4, pairs.CONTRASTIVE, data, owner, subset, setting, seed, sources.get(source),
                 FROZEN.get(frozen, ()))
-            scores.append(_pair_accuracy(model, pairs.CONTRASTIVE, data.images,
+            scores.append(protocol.indexed_pair_accuracy(model, pairs.CONTRASTIVE, data.images,
                                          *pairs.probe_pairs(data, data.test, rng, owner=owner)))
             seconds.append(np.median(epoch_seconds[1:] or epoch_seconds))  # the first epoch includes tracing
         results[f"{source}|{frozen}"] = {"source": source, "frozen": frozen, "accuracy": float(np.mean(scores)),
@@ -192,12 +145,6 @@ def table2(data, setting, seed, rng, subset, other=None):
     return pd.DataFrame(rows), results
 
 
-def fused_distances(enrolled, probes, k, rng):
-    """Per probe, the mean distance to ``k`` enrolled embeddings drawn at random (Sec. 3.2's spatial fusion)."""
-    picks = rng.integers(len(enrolled), size=(len(probes), k))
-    return np.linalg.norm(enrolled[picks] - probes[:, None, :], axis=-1).mean(axis=1)
-
-
 def table3(data, attackers, owner_models, setting, rng):
     """Attack success ratios (%) per fusion size, and SPRT decisions on genuine and attacker streams."""
     success = {b: [] for b in ("all", *BATCHES)}
@@ -208,12 +155,12 @@ def table3(data, attackers, owner_models, setting, rng):
         attacks = embedding.predict(attackers.images, verbose=0)
         genuine = embedding.predict(data.images[data.test][data.y[data.test] == owner], verbose=0)
         for b in ("all", *BATCHES):
-            d = fused_distances(enrolled, attacks, 1 if b == "all" else b, rng)
+            d = protocol.fused_distances(enrolled, attacks, 1 if b == "all" else b, rng)
             success[b].append(float(np.mean(d < pairs.MARGIN / 2)))
         for who, probes in (("genuine", genuine), ("attacker", attacks)):
             decisions = []
             for _ in range(20):  # 20 streams of fused (k = 4) observations
-                stream = fused_distances(enrolled, probes[rng.integers(len(probes), size=32)], 4, rng)
+                stream = protocol.fused_distances(enrolled, probes[rng.integers(len(probes), size=32)], 4, rng)
                 decisions.append(SPRT(pairs.MARGIN, **setting["sprt"]).run(stream)[:2])
             sprt_rows.append({"owner": data.people[owner], "stream": who,
                               "accepted": float(np.mean([d == ACCEPT for d, _ in decisions])),
@@ -226,12 +173,13 @@ def continuous_update(data, setting, seed, rng):
     """Sec. 4.2.4: owner models trained on session 1, tested on session 2 before and after fine-tuning."""
     results = []
     first = data.train[data.sessions[data.train] == 0]
-    for owner in owners_of(data, setting["owners"]):
+    for owner in protocol.owners_of(data, setting["owners"]):
         later = np.flatnonzero((data.y == owner) & (data.sessions > 0))
         if len(later) < 5:
             continue
         log(f"[update] owner {data.people[owner]}")
-        model, embedding, _, _ = train_owner(embeddings.lenet4, pairs.CONTRASTIVE, data, owner, first, setting, seed)
+        model, embedding, _, _ = protocol.train_owner(embeddings.lenet4, pairs.CONTRASTIVE, data, owner, first,
+                                                      setting, seed)
         enrolled_idx = first[data.y[first] == owner]
         update_idx = rng.choice(later, size=max(1, int(setting["update_data_fraction"] * len(later))), replace=False)
         held_out = np.setdiff1d(later, update_idx)
@@ -239,7 +187,7 @@ def continuous_update(data, setting, seed, rng):
         def acceptance(embedding=embedding, enrolled_idx=enrolled_idx, held_out=held_out):
             enrolled = embedding.predict(data.images[enrolled_idx], verbose=0)
             probes = embedding.predict(data.images[held_out], verbose=0)
-            return float(np.mean(fused_distances(enrolled, probes, 4, rng) < pairs.MARGIN / 2))
+            return float(np.mean(protocol.fused_distances(enrolled, probes, 4, rng) < pairs.MARGIN / 2))
 
         before = acceptance()
         new_owner = np.concatenate([enrolled_idx, update_idx])

@@ -142,23 +142,13 @@ _REFERENCE_COUNTS = {}
 
 
 def count_flops(model):
-    """Multiply-accumulates of one forward pass through the convolutions and dense layers.
+    """Multiply-accumulates of one forward pass (``larq.models.ModelProfile``; convolutions and dense layers).
 
     What L-ResNet-50's Table 4 and the GhostNet paper call FLOPs (ResNet-50: 4.1B at 224 x 224).
     """
-    import tensorflow as tf
+    import larq
 
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, tf.keras.layers.DepthwiseConv2D):
-            _, h, w, c = layer.output_shape
-            total += h * w * c * layer.kernel_size[0] * layer.kernel_size[1]
-        elif isinstance(layer, tf.keras.layers.Conv2D):
-            _, h, w, c = layer.output_shape
-            total += h * w * c * layer.kernel_size[0] * layer.kernel_size[1] * int(layer.input_shape[-1])
-        elif isinstance(layer, tf.keras.layers.Dense):
-            total += int(layer.input_shape[-1]) * layer.units
-    return int(total)
+    return int(larq.models.ModelProfile(model).op_count("mac"))
 
 
 def count_params(model):
