@@ -7,8 +7,11 @@ Timings are wall-clock times of one ``predict`` call on one input (Python call
 overhead included, the same for both targets); the flatbuffers being compared
 are timed in alternation, so both see the same machine load.
 """
+from __future__ import annotations
+
 import platform
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,14 +19,19 @@ from gaitbnn import export, models, runs
 from gaitbnn.errors import InputError
 from gaitbnn.reports import write_table
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import tensorflow as tf
+
 TFLITE_IDENTIFIER = b"TFL3"
 
 
-def machine():
+def machine() -> str:
     return f"{platform.machine()} ({platform.system()}, {platform.processor() or 'cpu'})"
 
 
-def read_flatbuffer(path):
+def read_flatbuffer(path: str | Path) -> bytes:
     """The bytes of a .tflite file, checked to be a TFLite flatbuffer."""
     try:
         data = open(path, "rb").read()
@@ -35,7 +43,8 @@ def read_flatbuffer(path):
     return data
 
 
-def time_flatbuffers(flatbuffers, threads=1, runs_count=200, warmup=20, seed=0):
+def time_flatbuffers(flatbuffers: dict, threads: int = 1, runs_count: int = 200, warmup: int = 20,
+                     seed: int = 0) -> dict:
     """Median and p90 latency (us) per inference for each of ``flatbuffers`` (label -> bytes), interleaved."""
     import larq_compute_engine as lce
 
@@ -56,7 +65,7 @@ def time_flatbuffers(flatbuffers, threads=1, runs_count=200, warmup=20, seed=0):
                     "threads": threads} for label, s in samples.items()}
 
 
-def compare(model, name, x, threads=1, runs_count=200):
+def compare(model: tf.keras.Model, name: str, x: np.ndarray, threads: int = 1, runs_count: int = 200) -> dict:
     """Export ``model`` for both targets and time them in the same run."""
     row = {"model": name}
     flatbuffers = {}
@@ -72,7 +81,7 @@ def compare(model, name, x, threads=1, runs_count=200):
     return row
 
 
-def bench_row(row):
+def bench_row(row: dict) -> dict:
     arm, flt = row["arm64"], row["float"]
     return {
         "model": row["model"],
@@ -87,7 +96,7 @@ def bench_row(row):
     }
 
 
-def bench(out, names=None, threads=1, runs_count=200, seed=0):
+def bench(out: str | Path, names: list | None = None, threads: int = 1, runs_count: int = 200, seed: int = 0) -> tuple:
     """Compare both targets for every registered model; write bench.csv, bench.md and bench.json under ``out``."""
     import pandas as pd
 

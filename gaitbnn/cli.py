@@ -3,6 +3,8 @@
 Bad input ends in one line on stderr and a non-zero exit (click's usage errors
 exit 2, input errors exit 1), never in a traceback.
 """
+from __future__ import annotations
+
 import functools
 import json
 import sys
@@ -39,7 +41,7 @@ DATA_HELP = ("'synthetic' (default; options as synthetic:users=8,seconds=40), th
 
 @click.group()
 @click.version_option(package_name="gaitbnn")
-def main():
+def main() -> None:
     """Binarized neural networks for on-device gait recognition (Keras + Larq, LCE export)."""
 
 
@@ -47,7 +49,7 @@ def main():
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @_user_errors
-def models_command(names, as_json):
+def models_command(names: tuple, as_json: bool) -> None:
     """List the registered models (or NAMES) with their parameter counts, memory and multiply-accumulates."""
     from gaitbnn import models
 
@@ -80,7 +82,8 @@ def models_command(names, as_json):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 @_user_errors
-def data_command(source, family, split, keep_duplicates, lara_protocol, seed, as_json):
+def data_command(source: str, family: str | None, split: str | None, keep_duplicates: bool | None,
+                 lara_protocol: str | None, seed: int, as_json: bool) -> None:
     """Read SOURCE with the loader a training would use and report what it found, before any training.
 
     SOURCE: 'synthetic[...]', a Padova/IDNet folder, a LARa folder, a .npz file, a CASIA-B folder, or
@@ -98,7 +101,7 @@ def data_command(source, family, split, keep_duplicates, lara_protocol, seed, as
 @main.command()
 @click.argument("name")
 @_user_errors
-def summary(name):
+def summary(name: str) -> None:
     """Print the Larq summary (layers, bits, memory) of model NAME."""
     import larq
 
@@ -137,8 +140,10 @@ TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_r
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--force", is_flag=True, help="Replace a complete run in --out, or restart an interrupted one.")
 @_user_errors
-def train(name, data, epochs, batch_size, learning_rate, window, stride, split, keep_duplicates, lara_protocol, seed,
-          distribute, config_file, out, force):
+def train(name: str | None, data: str | tuple | None, epochs: int | None, batch_size: int | None,
+          learning_rate: float | None, window: int | None, stride: int | None, split: str | None,
+          keep_duplicates: bool | None, lara_protocol: str | None, seed: int | None, distribute: str | None,
+          config_file: str | None, out: str, force: bool) -> dict:
     """Train model NAME; the run directory gets the model, config, history, curves and metrics.json.
 
     Started again with the same command after an interruption (Ctrl-C, kill -9), it resumes from the last
@@ -184,7 +189,7 @@ def train(name, data, epochs, batch_size, learning_rate, window, stride, split, 
 @click.option("--data", default=None, help="Evaluate on this data instead of the run's own (normalized with the "
                                            "run's stored statistics). " + DATA_HELP)
 @_user_errors
-def evaluate(run_dir, data):
+def evaluate(run_dir: str, data: str | None) -> None:
     """Reload RUN_DIR's model and measure its test accuracy again."""
     from gaitbnn import runs
 
@@ -270,7 +275,7 @@ def _reproduce_command(experiment):
 
 
 @main.group()
-def reproduce():
+def reproduce() -> None:
     """Train a paper's models and print its tables beside the measured ones (one command per paper)."""
 
 
@@ -303,7 +308,7 @@ def _model_and_inputs(source, seed):
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for NAME.tflite and NAME.json.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random inputs for a fresh model.")
 @_user_errors
-def export(source, target, out, seed):
+def export(source: str, target: str, out: str, seed: int) -> None:
     """Write a TFLite flatbuffer of SOURCE (a run directory, or a registered model name with fresh weights).
 
     The report NAME.json gives the size, the 1-bit limit, the ops, the share of weights in binary ops and the
@@ -328,7 +333,7 @@ def _timing_options(command):
               help="Export this model name or run directory for arm64 and float, and time both in the same run.")
 @_timing_options
 @_user_errors
-def benchmark(flatbuffer, compare_source, threads, runs_count):
+def benchmark(flatbuffer: str | None, compare_source: str | None, threads: int, runs_count: int) -> None:
     """Time FLATBUFFER (.tflite) in the interpreter on this machine: median and p90 latency per inference."""
     from gaitbnn import benchmark as bench_module
 
@@ -357,7 +362,7 @@ def benchmark(flatbuffer, compare_source, threads, runs_count):
               help="Comma-separated model names (default: every registered model, the 20M-parameter tCNNs too).")
 @_timing_options
 @_user_errors
-def bench(out, names, threads, runs_count):
+def bench(out: str, names: str | None, threads: int, runs_count: int) -> None:
     """Both targets of every registered model, side by side: sizes, latencies, ratios, parity (CSV + markdown)."""
     from gaitbnn import benchmark as bench_module
     from gaitbnn import models

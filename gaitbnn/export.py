@@ -13,6 +13,8 @@ model's weights that sit in binary ops, and the parity of the flatbuffer run in
 ``lce.testing.Interpreter`` (LCE ops run on x86 too) against Keras. An export
 whose parity is off fails and writes nothing.
 """
+from __future__ import annotations
+
 from collections import Counter
 from pathlib import Path
 
@@ -31,7 +33,7 @@ class ParityError(InputError):
     """The flatbuffer's outputs differ from Keras beyond the tolerance."""
 
 
-def fresh_model(name, seed=0, count=64, input_shape=None):
+def fresh_model(name: str, seed: int = 0, count: int = 64, input_shape: tuple | None = None) -> tuple:
     """A registered model with seeded fresh weights, and seeded inputs to check it on.
 
     Two things keep a parity check on untrained weights meaningful:
@@ -55,7 +57,7 @@ def fresh_model(name, seed=0, count=64, input_shape=None):
     return model, x
 
 
-def convert(model, target):
+def convert(model: tf.keras.Model, target: str) -> bytes:
     """The flatbuffer bytes of ``model`` for ``target``."""
     if target not in TARGETS:
         raise InputError(f"unknown export target '{target}': choose one of {', '.join(TARGETS)}")
@@ -85,14 +87,14 @@ def _op_names(graph):
             for code in graph.operatorCodes]
 
 
-def op_counts(flatbuffer):
+def op_counts(flatbuffer: bytes) -> dict:
     """Number of operators per op type (builtin name, or custom name such as LceBconv2d)."""
     graph = _graph(flatbuffer)
     names = _op_names(graph)
     return dict(Counter(names[op.opcodeIndex] for sub in graph.subgraphs for op in sub.operators))
 
 
-def binary_op_weights(flatbuffer):
+def binary_op_weights(flatbuffer: bytes) -> int:
     """Number of weights held by binary convolutions: out x kh x kw x channels_in for each LceBconv2d."""
     from flatbuffers import flexbuffers
 
@@ -107,7 +109,7 @@ def binary_op_weights(flatbuffer):
     return total
 
 
-def run_flatbuffer(flatbuffer, x, threads=1):
+def run_flatbuffer(flatbuffer: bytes, x: np.ndarray, threads: int = 1) -> np.ndarray:
     """Outputs of the flatbuffer on ``x``, one input at a time, in LCE's interpreter."""
     import larq_compute_engine as lce
 
@@ -115,7 +117,7 @@ def run_flatbuffer(flatbuffer, x, threads=1):
     return np.concatenate([np.asarray(interpreter.predict(x[i:i + 1])) for i in range(len(x))])
 
 
-def parity(model, flatbuffer, x):
+def parity(model: tf.keras.Model, flatbuffer: bytes, x: np.ndarray) -> dict:
     """Largest absolute output difference and argmax agreement, Keras vs flatbuffer."""
     expected = model.predict(x, verbose=0)
     actual = run_flatbuffer(flatbuffer, x).reshape(expected.shape)
@@ -128,7 +130,7 @@ def parity(model, flatbuffer, x):
     }
 
 
-def report(model, name, target, flatbuffer, x):
+def report(model: tf.keras.Model, name: str, target: str, flatbuffer: bytes, x: np.ndarray) -> dict:
     """The export report of ``flatbuffer`` (see the module docstring)."""
     counts = models.count_params(model)
     return {
@@ -144,7 +146,7 @@ def report(model, name, target, flatbuffer, x):
     }
 
 
-def check_parity(result):
+def check_parity(result: dict) -> None:
     """Raise ``ParityError`` saying by how much, unless argmax agrees everywhere and outputs are within 1e-4.
 
     The limit is relative for outputs larger than 1 (an embedding network's raw features): 1e-4 of the largest.
@@ -160,7 +162,7 @@ def check_parity(result):
         )
 
 
-def export(model, name, target, out_dir, x):
+def export(model: tf.keras.Model, name: str, target: str, out_dir: str | Path, x: np.ndarray) -> dict:
     """Write ``out_dir/NAME.tflite`` and ``out_dir/NAME.json``; return the report. Nothing is written on failure."""
     flatbuffer = convert(model, target)
     result = report(model, name, target, flatbuffer, x)

@@ -5,27 +5,33 @@ paper. Classifiers (gait, activity, GEI) train with ``training.fit`` and are sco
 siamese embedding networks (auth) train on pairs (``training.pairs``), are scored by pair accuracy and
 also export a flatbuffer that trains on the phone (``--target train``).
 """
+from __future__ import annotations
+
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gaitbnn import data as datasets
 from gaitbnn.errors import InputError
 
+if TYPE_CHECKING:
+    from gaitbnn.data.auth import AuthData
+    from gaitbnn.data.dataset import Dataset
 
-def normal_grid(shape, count: int, seed: int) -> np.ndarray:
+def normal_grid(shape: tuple, count: int, seed: int) -> np.ndarray:
     """Standard-normal inputs rounded to multiples of 1/8 (sums are exact, so signs agree; see export)."""
     x = np.round(np.random.default_rng(seed).normal(size=(count, *shape)) * 8) / 8
     return x.astype(np.float32)
 
 
-def unit_grid(shape, count: int, seed: int) -> np.ndarray:
+def unit_grid(shape: tuple, count: int, seed: int) -> np.ndarray:
     """Inputs on a 1/8 grid in [0, 1], like windows normalized to [0, 1] (activity data)."""
     return (np.random.default_rng(seed).integers(0, 9, size=(count, *shape)) / 8).astype(np.float32)
 
 
-def run_dataset(config: dict, data: str | None = None):
+def run_dataset(config: dict, data: str | None = None) -> Dataset | AuthData:
     """The data a run was trained on (or ``data`` instead), windowed, split and normalized as the run was:
     with the normalization stored in its ``config.json``, never statistics of other data."""
     options = dict(config.get("data_options")

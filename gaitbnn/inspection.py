@@ -5,6 +5,8 @@ with the input of the family's default model, and the report gives ``subjects``,
 ``recordings``, total ``seconds``, ``sample_rate_hz`` (min / median / max), the
 ``windows`` of each split and every quirk handled (``problems``: kind, count, example).
 """
+from __future__ import annotations
+
 from gaitbnn import data as datasets
 from gaitbnn import models
 
@@ -13,7 +15,7 @@ DEFAULT_MODEL = {datasets.GAIT: "bipedalnet", datasets.ACTIVITY: "tcnn", dataset
 ATTACKER_SOURCES = ("ouisir",)  # read as the attackers' database (MM'19 Table 3): every sample is a test sample
 
 
-def inspect(source, family=None, seed=0, options=None) -> dict:
+def inspect(source: str, family: str | None = None, seed: int = 0, options: dict | None = None) -> dict:
     """The report of ``source`` as one JSON-ready dict (see the module docstring)."""
     source = str(source)
     family = datasets.family_of(source, family)
@@ -45,7 +47,7 @@ def inspect(source, family=None, seed=0, options=None) -> dict:
     }
 
 
-def text(report) -> str:
+def text(report: dict) -> str:
     """The report for people: one fact a line, then the problems."""
     rates = report["sample_rate_hz"]
     rate_text = f"{rates['min']:g} / {rates['median']:g} / {rates['max']:g} Hz" if rates else "n/a"

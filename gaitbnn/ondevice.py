@@ -15,6 +15,8 @@ A phone app calls them through ``Interpreter.runSignature``. The weights start
 as the Keras model's; a binary (Larq) network has no on-device training here,
 since its sign and clip ops need the straight-through estimator.
 """
+from __future__ import annotations
+
 import tempfile
 from pathlib import Path
 
@@ -74,7 +76,7 @@ class TrainableEmbedding(tf.Module):
         return restored
 
 
-def convert(embedding, learning_rate=0.01):
+def convert(embedding: tf.keras.Model, learning_rate: float = 0.01) -> bytes:
     """The trainable flatbuffer (bytes) of a float embedding network."""
     quantized = [layer.name for layer in embedding.layers
                  if getattr(layer, "kernel_quantizer", None) is not None or getattr(layer, "input_quantizer", None)]
@@ -91,7 +93,7 @@ def convert(embedding, learning_rate=0.01):
         return converter.convert()
 
 
-def check(flatbuffer, embedding, x, steps=5, seed=0):
+def check(flatbuffer: bytes, embedding: tf.keras.Model, x: np.ndarray, steps: int = 5, seed: int = 0) -> None:
     """Run the flatbuffer: infer vs Keras, then ``steps`` train steps on fixed pairs of ``x`` (loss trace)."""
     interpreter = tf.lite.Interpreter(model_content=flatbuffer)
     infer, train = interpreter.get_signature_runner("infer"), interpreter.get_signature_runner("train")
@@ -105,7 +107,8 @@ def check(flatbuffer, embedding, x, steps=5, seed=0):
             "signatures": sorted(interpreter.get_signature_list())}
 
 
-def export(embedding, name, out_dir, x, learning_rate=0.01):
+def export(embedding: tf.keras.Model, name: str, out_dir: str | Path, x: np.ndarray,
+           learning_rate: float = 0.01) -> dict:
     """Write ``out_dir/NAME_train.tflite`` and its report ``NAME_train.json``; nothing on failure."""
     flatbuffer = convert(embedding, learning_rate)
     result = {"model": name, "target": "train", "size_bytes": len(flatbuffer), "learning_rate": learning_rate,

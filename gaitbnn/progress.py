@@ -1,4 +1,6 @@
 """Progress of long loops with the time left, one line at a time (a real-data run can take hours)."""
+from __future__ import annotations
+
 import sys
 import time
 
@@ -10,7 +12,7 @@ class Progress:
         self.total, self.label, self.echo, self.every = int(total), label, echo, float(every)
         self.start = self.last = time.monotonic()
 
-    def step(self, done):
+    def step(self, done: int) -> None:
         now = time.monotonic()
         if not self.echo or now - self.last < self.every:
             return  # quiet for loops shorter than ``every`` seconds, then one line every ``every`` seconds

@@ -1,13 +1,18 @@
 """Result tables written as CSV and markdown (atomically), for people and for scripts."""
+from __future__ import annotations
+
 import csv
 import json
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gaitbnn.atomic import atomic_path
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def markdown_table(frame):
+def markdown_table(frame: pd.DataFrame) -> str:
     """A pandas DataFrame as a GitHub markdown table."""
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
@@ -15,7 +20,7 @@ def markdown_table(frame):
     return "\n".join([header, rule, *body])
 
 
-def write_table(frame, out_dir, stem, title, note):
+def write_table(frame: pd.DataFrame, out_dir: str | Path, stem: str, title: str, note: str) -> str:
     """Write ``stem.csv`` and ``stem.md`` (title, note, table); return the markdown."""
     out_dir = Path(out_dir)
     text = f"## {title}\n\n{note}\n\n{markdown_table(frame)}\n"
@@ -32,19 +37,19 @@ class ReportWriter:
         self.out = Path(out_dir)
         self.files = []
 
-    def table(self, frame, stem, title, note):
+    def table(self, frame: pd.DataFrame, stem: str, title: str, note: str) -> str:
         """``write_table`` into the output folder; return the markdown."""
         text = write_table(frame, self.out, stem, title, note)
         self.files += [f"{stem}.csv", f"{stem}.md"]
         return text
 
-    def json(self, name, obj):
+    def json(self, name: str, obj: object) -> None:
         with atomic_path(self.out / name) as tmp:
             tmp.write_text(json.dumps(obj, indent=2) + "\n")
         self.files.append(name)
 
 
-def plot_history(history_csv, png_path, title):
+def plot_history(history_csv: str | Path, png_path: str | Path, title: str) -> None:
     """Training curves (loss and accuracy, train and validation) as a PNG."""
     import matplotlib
 

@@ -6,13 +6,20 @@ last, ``metrics.json``: a run is complete when ``metrics.json`` exists. Every
 file is written to a temporary name in the same folder and then renamed, so a
 crash never leaves a half-written model, flatbuffer or report.
 """
+from __future__ import annotations
+
 import importlib.metadata
 import json
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gaitbnn.atomic import atomic_path  # noqa: F401  (re-exported: runs.atomic_path)
 from gaitbnn.errors import InputError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
 
 MODEL_FILE = "model.h5"
 CONFIG_FILE = "config.json"
@@ -22,20 +29,20 @@ CURVES_FILE = "training_curves.png"
 CHECKPOINT_FILE = "checkpoint-best.h5"
 
 
-def write_bytes(path, data):
+def write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
 
 
-def write_text(path, text):
+def write_text(path: str | Path, text: str) -> None:
     write_bytes(path, text.encode())
 
 
-def write_json(path, obj):
+def write_json(path: str | Path, obj: object) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def prepare_output_dir(path, force=False):
+def prepare_output_dir(path: str | Path, force: bool = False) -> Path:
     """Create ``path`` for a new run; refuse to overwrite a complete run unless ``force``."""
     path = Path(path)
     if (path / METRICS_FILE).exists() and not force:
@@ -43,7 +50,7 @@ def prepare_output_dir(path, force=False):
     return writable_dir(path)
 
 
-def writable_dir(path):
+def writable_dir(path: str | Path) -> Path:
     """Create folder ``path`` if needed and check that files can be written in it."""
     path = Path(path)
     try:
@@ -56,7 +63,7 @@ def writable_dir(path):
     return path
 
 
-def read_json(path, what):
+def read_json(path: str | Path, what: str) -> dict:
     try:
         return json.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -65,7 +72,7 @@ def read_json(path, what):
         raise InputError(f"{path}: cannot read {what} ({err}): the file is corrupt; train the run again") from None
 
 
-def open_run(path):
+def open_run(path: str | Path) -> tuple:
     """Check that ``path`` is a complete run; return (config, metrics)."""
     path = Path(path)
     if not path.is_dir():
@@ -80,7 +87,7 @@ def open_run(path):
 VERSIONED = ("gaitbnn", "tensorflow", "tf-keras", "larq", "larq-compute-engine", "numpy")
 
 
-def versions():
+def versions() -> dict:
     """The installed versions of the packages a run depends on (``importlib.metadata``), Python and the machine."""
     out = {"python": platform.python_version(), "machine": platform.machine()}
     for package in VERSIONED:
@@ -121,7 +128,7 @@ class RunWriter:
                              "the same options to resume, or pass --force to start over")
         return resume.trim_history(self.out / HISTORY_FILE, last, monitor), True
 
-    def callbacks(self):
+    def callbacks(self) -> list:
         """Keras callbacks that write ``history.csv`` and the resume backup (put them after the others)."""
         import tensorflow as tf
 
@@ -130,13 +137,13 @@ class RunWriter:
         return [tf.keras.callbacks.CSVLogger(str(self.out / HISTORY_FILE), append=self.resuming),
                 tf.keras.callbacks.BackupAndRestore(str(self.out / resume.BACKUP_DIR))]
 
-    def save_model(self, model, **options):
+    def save_model(self, model: tf.keras.Model, **options) -> None:
         """The trained model, written atomically (HDF5, without the optimizer)."""
         options.setdefault("include_optimizer", False)
         with atomic_path(self.out / MODEL_FILE) as tmp:
             model.save(str(tmp), **options)
 
-    def training_done(self, title):
+    def training_done(self, title: str) -> None:
         """Drop the resume backup and draw the training curves from ``history.csv``."""
         from gaitbnn.reports import plot_history
         from gaitbnn.training import resume
@@ -144,7 +151,7 @@ class RunWriter:
         resume.discard(self.out)
         plot_history(self.out / HISTORY_FILE, self.out / CURVES_FILE, title)
 
-    def finish(self, metrics):
+    def finish(self, metrics: dict) -> dict:
         """Write ``metrics.json``, last: the run is complete."""
         write_json(self.out / METRICS_FILE, metrics)
         return metrics

@@ -3,6 +3,10 @@ the one-class SVM baseline and spatial fusion (Sec. 3.2, 4.2).
 
 Reusable pieces only; the tables themselves are in ``experiments/siamese.py``.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.svm import OneClassSVM
 
@@ -10,8 +14,14 @@ from gaitbnn.authentication import reservoir
 from gaitbnn.data import spectrogram
 from gaitbnn.training import pairs
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def pair_model(builder, loss, lr, input_shape=spectrogram.SHAPE):
+    import tensorflow as tf
+
+    from gaitbnn.data.auth import AuthData
+
+def pair_model(builder: Callable, loss: str, lr: float, input_shape: tuple = spectrogram.SHAPE) -> tuple:
     """A fresh embedding network from ``builder`` and its compiled siamese pair model: (pair model, embedding)."""
     embedding = builder(input_shape=input_shape)
     model = pairs.siamese(embedding, loss)
@@ -19,17 +29,18 @@ def pair_model(builder, loss, lr, input_shape=spectrogram.SHAPE):
     return model, embedding
 
 
-def indexed_pair_accuracy(model, loss, x, enrolled, probes, same):
+def indexed_pair_accuracy(model: tf.keras.Model, loss: str, x: np.ndarray, enrolled: np.ndarray, probes: np.ndarray,
+                          same: np.ndarray) -> float:
     """Pair accuracy over (``x[enrolled[i]]``, ``x[probes[i]]``) pairs, ``same`` saying which are one person."""
     return pairs.pair_accuracy(model, loss, x[enrolled], x[probes], same)
 
 
-def owners_of(data, count):
+def owners_of(data: AuthData, count: int) -> list:
     """The people trained as owners (the first ``count`` in sorted order)."""
     return list(range(min(count, data.classes)))
 
 
-def binary_subset(data, fraction, seed):
+def binary_subset(data: AuthData, fraction: float, seed: int) -> np.ndarray:
     """``fraction`` of the training samples, stratified by person (the binary-class setting's 20%)."""
     from sklearn.model_selection import train_test_split
 
@@ -37,7 +48,8 @@ def binary_subset(data, fraction, seed):
     return np.sort(keep)
 
 
-def train_owner(builder, loss, data, owner, subset, setting, seed, embedding_weights=None, frozen=()):
+def train_owner(builder: Callable, loss: str, data: AuthData, owner: int, subset: np.ndarray, setting: dict, seed: int,
+                embedding_weights: list | None = None, frozen: tuple = ()) -> tuple:
     """Binary-class siamese model of ``owner`` on ``subset``: reservoir pairs, optional transferred, frozen layers."""
     rng = np.random.default_rng(seed + owner)
     pair_index, labels = reservoir.owner_pairs(subset[data.y[subset] == owner], subset[data.y[subset] != owner], rng)
@@ -51,7 +63,7 @@ def train_owner(builder, loss, data, owner, subset, setting, seed, embedding_wei
     return model, embedding, history, seconds
 
 
-def osvm_accuracy(features, data, owner, rng):
+def osvm_accuracy(features: np.ndarray, data: AuthData, owner: int, rng: np.random.Generator) -> float:
     """One-class SVM on the owner's training embeddings; balanced accuracy on owner vs other test samples."""
     svm = OneClassSVM(nu=0.1, gamma="scale").fit(features[data.train][data.y[data.train] == owner])
     genuine = data.test[data.y[data.test] == owner]
@@ -60,7 +72,7 @@ def osvm_accuracy(features, data, owner, rng):
     return float(np.mean(accepted == np.repeat([True, False], len(genuine))))
 
 
-def fused_distances(enrolled, probes, k, rng):
+def fused_distances(enrolled: np.ndarray, probes: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Per probe, the mean distance to ``k`` enrolled embeddings drawn at random (Sec. 3.2's spatial fusion)."""
     picks = rng.integers(len(enrolled), size=(len(probes), k))
     return np.linalg.norm(enrolled[picks] - probes[:, None, :], axis=-1).mean(axis=1)

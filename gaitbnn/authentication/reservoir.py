@@ -8,6 +8,8 @@ negatives fill the reservoir; the T-th (T > R) replaces a uniformly chosen
 resident with probability R / T. Every negative ends up kept with probability
 R / N (N negatives seen), and the buffer never holds more than 2R pairs.
 """
+from __future__ import annotations
+
 import itertools
 
 import numpy as np
@@ -21,7 +23,7 @@ class Reservoir:
             raise ValueError("a reservoir needs room for at least one item")
         self.capacity, self.rng, self.seen, self.items = int(capacity), rng, 0, []
 
-    def offer(self, item):
+    def offer(self, item: tuple) -> None:
         self.seen += 1
         if len(self.items) < self.capacity:
             self.items.append(item)
@@ -31,7 +33,7 @@ class Reservoir:
             self.items[slot] = item  # ... in place of a uniformly chosen resident
 
 
-def owner_pairs(owner, others, rng, capacity=None):
+def owner_pairs(owner: int, others: np.ndarray, rng: np.random.Generator, capacity: int = None) -> tuple:
     """Balanced pairs for one owner: (pairs (2R, 2) of sample indices, labels (2R,) 1 similar / 0 dissimilar).
 
     ``owner`` and ``others`` are index arrays; R = r^2 (or ``capacity``) positives are all (i, j) owner pairs,
@@ -48,7 +50,7 @@ def owner_pairs(owner, others, rng, capacity=None):
     return pairs, labels
 
 
-def multi_class_pairs(y, count, rng):
+def multi_class_pairs(y: np.ndarray, count: int, rng: np.random.Generator) -> tuple:
     """``count`` positive and ``count`` negative pairs over every class of ``y`` (the multi-class setting)."""
     by_class = {c: np.flatnonzero(y == c) for c in np.unique(y)}
     classes = np.array(sorted(by_class))

@@ -10,9 +10,16 @@ Phi(z) / (1 - Phi(z)) (Eq. 4-5). Wald's thresholds A = (1 - beta) / alpha and
 B = beta / (1 - alpha) decide: accept when lambda_n <= B, reject when
 lambda_n >= A, otherwise continue (Eq. 6). The product is kept in log space.
 """
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from scipy.stats import norm
+
+if TYPE_CHECKING:
+    import numpy as np
+    import tensorflow as tf
 
 ACCEPT, REJECT, CONTINUE = "accept", "reject", "continue"
 
@@ -25,24 +32,24 @@ class SPRT:
         self.log_ratio, self.observations = 0.0, 0
 
     @property
-    def ratio(self):
+    def ratio(self) -> float:
         return math.exp(self.log_ratio)
 
-    def decision(self):
+    def decision(self) -> str:
         if self.log_ratio <= math.log(self.lower):
             return ACCEPT
         if self.log_ratio >= math.log(self.upper):
             return REJECT
         return CONTINUE
 
-    def update(self, distance):
+    def update(self, distance: tf.Tensor) -> str:
         """Fold in one distance (Eq. 4-5); return the decision so far (Eq. 6)."""
         z = (distance - self.mu) / self.sigma2
         self.log_ratio += float(norm.logcdf(z) - norm.logsf(z))
         self.observations += 1
         return self.decision()
 
-    def run(self, distances):
+    def run(self, distances: np.ndarray) -> tuple:
         """Observe ``distances`` until a decision: (decision, observations used, log-ratio trace)."""
         trace = []
         for d in distances:

@@ -1,10 +1,17 @@
 """Data sources (one module per dataset, plus synthetic) and the ``Dataset`` they feed."""
+from __future__ import annotations
+
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gaitbnn.data.dataset import Dataset, load  # noqa: F401
 from gaitbnn.data.sources import is_synthetic  # noqa: F401
 from gaitbnn.errors import InputError
+
+if TYPE_CHECKING:
+    from gaitbnn.data.auth import AuthData
+    from gaitbnn.data.dataset import Dataset
 
 GAIT, ACTIVITY, GEI, AUTH = "gait", "activity", "gei", "auth"
 FAMILY_NAMES = (GAIT, ACTIVITY, GEI, AUTH)
@@ -14,7 +21,9 @@ OPTIONS = {GAIT: ("window_seconds", "split", "keep_duplicates"), ACTIVITY: ("win
            GEI: (), AUTH: ("split",)}
 
 
-def load_family(family, source="synthetic", seed=0, input_shape=None, options=None, warn=True, normalization=None):
+def load_family(family: str | None, source: str = "synthetic", seed: int = 0, input_shape: tuple = None,
+                options: dict | None = None, warn: bool = True,
+                normalization: dict | None = None) -> Dataset | AuthData:
     """The dataset a model family trains on: gait walks (Padova), activity windows (LARa, .npz), GEIs (CASIA-B)
     or accelerometer spectrograms (McGill, IDNet, ZJU-GaitAcc, OU-ISIR).
 
@@ -43,7 +52,7 @@ def load_family(family, source="synthetic", seed=0, input_shape=None, options=No
     return dataset
 
 
-def detect_family(source):
+def detect_family(source: str) -> str | None:
     """The family a ``--data`` source belongs to, from its form or its folder layout; None if unknown."""
     source = str(source)
     prefix = source.split(":")[0]
@@ -68,7 +77,7 @@ def detect_family(source):
     return None
 
 
-def family_of(source, family=None):
+def family_of(source: str, family: str | None = None) -> str:
     """``family`` if given, else the detected family of ``source``; an InputError when neither is known."""
     if family:
         if family not in FAMILY_NAMES:

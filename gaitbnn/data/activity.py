@@ -14,6 +14,8 @@ the thesis, Table 5.1.1 "C8: None - Will be ignored") deletes the rows of class
 ``majority`` keeps every row and the most frequent attribute vector of the
 window's majority class.
 """
+from __future__ import annotations
+
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,7 @@ SPREAD = 2.0  # standard deviations either side of the mean that map to [0, 1]
 SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 
 
-def parse_synthetic(source):
+def parse_synthetic(source: str) -> dict:
     """'synthetic' or 'synthetic:sensors=mocap,subjects=14,seconds=30,noise=0.3,seed=1' -> options."""
     options = sources.parse_synthetic(source, synthetic_activity.DEFAULTS, {"sensors": list(lara.SENSORS)})
     if options["subjects"] < 3:
@@ -38,24 +40,24 @@ def parse_synthetic(source):
     return options
 
 
-def fit_range(samples):
+def fit_range(samples: int) -> tuple:
     """Per-channel (low, high) of the [0, 1] mapping from training samples (n, D)."""
     mean, std = samples.mean(axis=0), samples.std(axis=0)
     return mean - SPREAD * std, mean + SPREAD * std + 1e-6
 
 
-def stored_range(normalization):
+def stored_range(normalization: dict | None) -> tuple | None:
     """(low, high) of a trained model's stored normalization, or None."""
     if normalization and "low" in normalization:
         return np.asarray(normalization["low"]), np.asarray(normalization["high"])
     return None
 
 
-def normalize(x, low, high):
+def normalize(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.clip((x - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
 
-def attribute_table(y, attributes):
+def attribute_table(y: np.ndarray, attributes: np.ndarray) -> tuple:
     """Unique (class, attribute vector) rows of the training windows, sorted by class: (table, classes)."""
     rows = np.unique(np.concatenate([y[:, None].astype(np.float32), attributes], axis=1), axis=0)
     return rows[:, 1:].astype(np.float32), rows[:, 0].astype(np.int64)
@@ -80,14 +82,14 @@ def _seeded_subject_assignment(subjects, seed):
             "train": list(unique[n_val + n_test:])}
 
 
-def recording_summary(recordings, rate):
+def recording_summary(recordings: list, rate: float) -> dict:
     """subjects / recordings / seconds / sample_rate_hz of activity recordings sampled at ``rate`` Hz."""
     return {"subjects": len({r.subject for r in recordings}), "recordings": len(recordings),
             "seconds": round(sum(len(r.signal) for r in recordings) / rate, 2),
             "sample_rate_hz": {"min": rate, "median": rate, "max": rate}}
 
 
-def apply_protocol(recordings, protocol, problems):
+def apply_protocol(recordings: list, protocol: str, problems: Problems | None) -> list:
     """The recordings as the protocol windows them: ``authors`` deletes the rows of class "none"."""
     if protocol not in lara.PROTOCOLS:
         raise InputError(f"--lara-protocol {protocol}: use one of {', '.join(lara.PROTOCOLS)}")
@@ -190,7 +192,8 @@ def _from_npz(path, seed, normalization=None):
     return dataset
 
 
-def load(source="synthetic", seed=0, window=None, stride=None, protocol="authors", normalization=None):
+def load(source: str = "synthetic", seed: int = 0, window: int | None = None, stride: int | None = None,
+         protocol: str = "authors", normalization: dict | None = None) -> Dataset:
     """The train / val / test windows of ``source``: 'synthetic[:options]', a LARa folder, or a .npz file.
 
     ``protocol``: how LARa recordings (real or synthetic) are windowed (``lara.PROTOCOLS``); ``normalization``:

@@ -14,7 +14,10 @@ recordings (sessions, walks) are held out per person, 20% of them and at least
 one (``dataset.walk_split``): is it the same person on another walk? Both
 representations are standardized with the training part's statistics.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -25,6 +28,9 @@ from gaitbnn.data.problems import Problems
 from gaitbnn.data.recordings import summary
 from gaitbnn.data.sources import parse_synthetic
 from gaitbnn.errors import InputError
+
+if TYPE_CHECKING:
+    from gaitbnn.data.auth import AuthData
 
 SOURCES = {"mcgill": (mcgill.recordings, "McGill"), "idnet": (padova.recordings, "IDNet (Padova)"),
            "zju": (zju_gaitacc.recordings, "ZJU-GaitAcc"), "ouisir": (ou_isir.recordings, "OU-ISIR")}
@@ -51,15 +57,15 @@ class AuthData:
     options: dict = field(default_factory=dict)  # how it was split ("split"), for reruns
 
     @property
-    def classes(self):
+    def classes(self) -> int:
         return len(self.people)
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple:
         return tuple(self.images.shape[1:])
 
     @property
-    def x_test(self):
+    def x_test(self) -> np.ndarray:
         return self.images[self.test]
 
 
@@ -81,7 +87,8 @@ def _recordings(source, problems):
     return recs, False, f"{label} at {path}"
 
 
-def load(source="synthetic", seed=0, split=True, reference=None, normalization=None):
+def load(source: str = "synthetic", seed: int = 0, split: bool | str = True, reference: AuthData | None = None,
+         normalization: dict | None = None) -> AuthData:
     """Spectrograms and windows of every person in ``source``; ``split=False`` keeps all as test (attackers).
 
     ``split``: True or "windows" (80/20 of each person's segments, the paper's), "walks" (whole recordings

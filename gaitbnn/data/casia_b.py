@@ -24,11 +24,14 @@ cached in an .npz (``$GAITBNN_CACHE``, default ``~/.cache/gaitbnn``) keyed by
 the files' names, sizes and times, so a second run does not rebuild them. The
 loader never writes into PATH.
 """
+from __future__ import annotations
+
 import hashlib
 import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,12 +42,17 @@ from gaitbnn.data.records import GEIRecord  # noqa: F401  (re-exported)
 from gaitbnn.errors import InputError
 from gaitbnn.progress import Progress
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gaitbnn.data.problems import Problems
+
 NEAR_EMPTY_SUM = 10000  # sum of 0-255 grey levels at or below which a frame is dropped (public pretreatment)
 GEI_NAME = re.compile(r"^(\d{3})-(nm|bg|cl)-(\d{2})-(\d{3})$")
 SEQUENCE = re.compile(r"^(nm|bg|cl)-(\d{2})$")
 
 
-def read_image(path):
+def read_image(path: str | Path) -> np.ndarray:
     """A PNG as a float array in [0, 1] (grey levels); unreadable files are an InputError."""
     from PIL import Image, UnidentifiedImageError
 
@@ -55,7 +63,7 @@ def read_image(path):
         raise InputError(f"{path}: cannot read the image ({type(err).__name__}): replace or remove the file") from None
 
 
-def normalize_silhouette(frame, height, width):
+def normalize_silhouette(frame: np.ndarray, height: int, width: int) -> np.ndarray | None:
     """Crop to the bounding box, scale to ``height``, centre the horizontal centroid; None if empty."""
     from PIL import Image
 
@@ -77,7 +85,8 @@ def normalize_silhouette(frame, height, width):
     return out
 
 
-def build_gei(frame_paths, height, width, where, problems=None):
+def build_gei(frame_paths: list, height: int, width: int, where: str | Path,
+              problems: Problems | None = None) -> np.ndarray | None:
     """The GEI of one sequence: the mean of its normalized silhouettes (Eq. 1a); None when no frame is usable."""
     problems = collector(problems)
     frames = []
@@ -125,7 +134,8 @@ def _part(folder):
     return "/".join(folder.parts[-3:])
 
 
-def records(path, height=64, width=64, progress=print, problems=None):
+def records(path: str | Path, height: int = 64, width: int = 64, progress: Callable | None = print,
+            problems: Problems | None = None) -> list:
     """Every usable GEI under ``path``: built from silhouette frames (cached), or read when precomputed."""
     problems = collector(problems)
     root = dataset_root(path, "CASIA-B silhouettes or GEIs", "001/nm-01/090/...")
@@ -180,7 +190,7 @@ def records(path, height=64, width=64, progress=print, problems=None):
     return out
 
 
-def normalize_gei_size(image, height, width):
+def normalize_gei_size(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """A precomputed GEI resized to (height, width) (bilinear)."""
     from PIL import Image
 

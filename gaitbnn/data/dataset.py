@@ -16,7 +16,10 @@ Two splits (``SPLITS``):
 Each channel is standardized with the mean and standard deviation of the
 training windows only.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
@@ -26,6 +29,9 @@ from gaitbnn.data.problems import Problems
 from gaitbnn.data.recordings import CHANNELS, summary, windows_by_user
 from gaitbnn.data.sources import is_synthetic, parse_synthetic  # noqa: F401  (re-exported)
 from gaitbnn.errors import InputError
+
+if TYPE_CHECKING:
+    from gaitbnn.data.dataset import Dataset
 
 TEST_FRACTION = 0.2
 VAL_FRACTION = 0.1
@@ -63,15 +69,16 @@ class Dataset:
     problems: Problems = field(default_factory=Problems)
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple:
         return tuple(self.x_train.shape[1:])
 
     @property
-    def classes(self):
+    def classes(self) -> int:
         return len(self.class_names)
 
 
-def walk_split(y, walks, seed, test_fraction=TEST_FRACTION, val_fraction=VAL_FRACTION, users=None):
+def walk_split(y: np.ndarray, walks: np.ndarray, seed: int, test_fraction: float = TEST_FRACTION,
+               val_fraction: float = VAL_FRACTION, users: list | None = None) -> tuple:
     """(train, val, test) window indices holding out whole walks per user (see the module docstring).
 
     Per user, scikit-learn's ``GroupShuffleSplit`` (walks as groups, seeded) takes ``test_fraction`` of the
@@ -97,7 +104,7 @@ def walk_split(y, walks, seed, test_fraction=TEST_FRACTION, val_fraction=VAL_FRA
     return tuple(np.sort(np.concatenate(parts[k])) for k in ("train", "val", "test"))
 
 
-def window_split(y, seed):
+def window_split(y: np.ndarray, seed: int) -> tuple:
     """(train, val, test) window indices: 80/20 stratified by user, then 10% of the 80 for validation."""
     idx = np.arange(len(y))
     rest, test = train_test_split(idx, test_size=TEST_FRACTION, stratify=y, random_state=seed)
@@ -105,8 +112,9 @@ def window_split(y, seed):
     return train, val, test
 
 
-def load(source="synthetic", input_shape=(6, 98, 1), seed=0, window_seconds=WINDOW_SECONDS, split="windows",
-         keep_duplicates=False, normalization=None):
+def load(source: str = "synthetic", input_shape: tuple = (6, 98, 1), seed: int = 0,
+         window_seconds: float = WINDOW_SECONDS, split: str = "windows", keep_duplicates: bool = False,
+         normalization: dict | None = None) -> Dataset:
     """Build the train/val/test windows for a model input of ``input_shape`` (channels, T, 1).
 
     ``split``: ``windows`` (the paper's) or ``walks`` (whole walks held out); ``keep_duplicates``: keep a

@@ -1,10 +1,15 @@
 """The dataset root a loader reads: checked once, with one clear line when it is missing or a file."""
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gaitbnn.errors import InputError
 
+if TYPE_CHECKING:
+    from gaitbnn.data.dataset import Dataset
 
-def dataset_root(path, dataset, layout):
+def dataset_root(path: str | Path, dataset: Dataset, layout: str) -> Path:
     """``path`` as a Path if it is a folder; else an InputError naming ``dataset`` and its ``layout``."""
     root = Path(path)
     if not root.exists():

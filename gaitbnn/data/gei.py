@@ -12,6 +12,10 @@ nm-01..04 are not all there at a view is left out at that view (every condition)
 with one warning that lists those subject-views; a subject left with no view is
 left out. Only an archive with no complete subject-view is an error.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -21,12 +25,15 @@ from gaitbnn.data.problems import Problems, collector
 from gaitbnn.data.sources import is_synthetic, parse_synthetic
 from gaitbnn.errors import InputError
 
+if TYPE_CHECKING:
+    from gaitbnn.data.problems import Problems
+
 EXCLUDED_VIEWS = (0, 18, 162, 180)
 TRAIN_NM = (1, 2, 3, 4)
 VAL_FRACTION = 0.1
 
 
-def split(records, source, problems=None):
+def split(records: list, source: str, problems: Problems | None = None) -> tuple:
     """(train records, test records) by the protocol; incomplete subject-views are skipped into ``problems``."""
     problems = collector(problems)
     used = [r for r in records if r.view not in EXCLUDED_VIEWS]
@@ -58,7 +65,7 @@ def _stack(records):
     return np.stack([r.image for r in records])[..., None].astype(np.float32)
 
 
-def load(source="synthetic", seed=0, input_shape=(64, 64, 1)):
+def load(source: str = "synthetic", seed: int = 0, input_shape: tuple = (64, 64, 1)) -> Dataset:
     """Train / val / test GEIs of ``source`` ('synthetic[:subjects=..]' or a CASIA-B folder) at ``input_shape``."""
     source = str(source)
     problems = Problems()

@@ -31,8 +31,11 @@ the 126 MoCap channels (21 joints x RX, RY, RZ, TX, TY, TZ; ``lower_back`` is
 dropped as in the LARa preprocessing, and spaces in names count as ``_``).
 The loader only reads: nothing is written into PATH.
 """
+from __future__ import annotations
+
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,6 +44,9 @@ from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.problems import collector
 from gaitbnn.data.records import ActivityRecording  # noqa: F401  (re-exported)
 from gaitbnn.errors import InputError
+
+if TYPE_CHECKING:
+    from gaitbnn.data.problems import Problems
 
 CLASS_NAMES = ["standing", "walking", "cart", "handling_upwards", "handling_centred", "handling_downwards",
                "synchronization", "none"]
@@ -117,7 +123,7 @@ def _numeric(frame, columns, path, what):
     return values
 
 
-def sensor_set(columns, path):
+def sensor_set(columns: list, path: str | Path) -> str:
     """'mbientlab' or 'mocap', from a data file's header."""
     present = set(columns)
     for name, info in SENSORS.items():
@@ -129,7 +135,7 @@ def sensor_set(columns, path):
                      f"(e.g. {', '.join(missing[closest][:3])}): see the README for the layout")
 
 
-def read_recording(data_path, problems=None):
+def read_recording(data_path: str | Path, problems: Problems | None = None) -> tuple:
     """One recording (data CSV and its ``_labels.csv``) -> (sensor set, ActivityRecording)."""
     data_path = Path(data_path)
     match = _RECORDING.match(data_path.stem)
@@ -165,7 +171,7 @@ def read_recording(data_path, problems=None):
                                       str(data_path))
 
 
-def subject_root(root):
+def subject_root(root: str | Path) -> Path | None:
     """The folder holding the Sxx subject folders: ``root`` or up to two levels below (``IMU data/IMU data``)."""
     for depth in range(3):
         for folder in sorted(root.glob("/".join(["*"] * depth))) if depth else [root]:
@@ -174,7 +180,7 @@ def subject_root(root):
     return None
 
 
-def recordings(path, problems=None):
+def recordings(path: str | Path, problems: Problems | None = None) -> list:
     """All recordings under ``path`` -> (sensor set, [ActivityRecording]); one sensor set per folder."""
     problems = collector(problems)
     root = dataset_root(path, "LARa 'IMU data' or 'MoCap data' folder", "S01/, S02/, ...; or a .npz file")

@@ -13,16 +13,24 @@ Each file is a text table, one accelerometer sample per row: a timestamp, then
 x, y and z; separators, an optional header row and the timestamp unit are
 handled as for the Padova logs (``padova.read_log``).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.padova import read_log
 from gaitbnn.data.recordings import Recording
 from gaitbnn.errors import InputError
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from gaitbnn.data.problems import Problems
+
 LAYOUT = "folders <subject>/<session>.txt of time, x, y, z rows"
 
 
-def recordings(path, problems=None):
+def recordings(path: str | Path, problems: Problems | None = None) -> list:
     root = dataset_root(path, "McGill gait dataset", LAYOUT)
     files = sorted(f for pattern in ("*/*", "*/*/*") for f in root.glob(pattern)
                    if f.is_file() and f.suffix.lower() in (".txt", ".csv", ".log"))

@@ -11,6 +11,8 @@ Arrays:
 Without ``split``: a seeded subject-wise split (60 / 20 / 20 % of the subjects,
 at least one each), or, without ``subject``, a seeded split stratified by class.
 """
+from __future__ import annotations
+
 import zipfile
 from pathlib import Path
 
@@ -25,7 +27,7 @@ def _fail(path, message):
     raise InputError(f"{path}: {message}")
 
 
-def read(path):
+def read(path: str | Path) -> dict:
     """Validate and return dict(x, y, class_names, subject, split, attributes)."""
     path = Path(path)
     try:

@@ -17,7 +17,10 @@ those shorter than one 5.12 s segment give no sample and are counted by
 ``data.auth``. Point PATH at one extraction folder: the manual and automatic
 extractions cut the same walks, and a PATH holding both is reported.
 """
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +28,11 @@ from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.problems import collector
 from gaitbnn.data.recordings import Recording
 from gaitbnn.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from gaitbnn.data.problems import Problems
 
 RATE_HZ = 100.0
 STANDARD_GRAVITY = 9.80665  # m/s^2 per g
@@ -34,7 +42,7 @@ LAYOUT = "T0_ID<number>_*.csv files: 'rows: N', 'cols: 6', then Gx,Gy,Gz,Ax,Ay,A
 EXTRACTIONS = ("ManualExtraction", "AutomaticExtraction")
 
 
-def read_walk(path, problems=None):
+def read_walk(path: str | Path, problems: Problems | None = None) -> np.ndarray:
     """One file -> (n, 6) rows Gx, Gy, Gz (rad/s), Ax, Ay, Az (m/s^2)."""
     problems = collector(problems)
     try:
@@ -67,7 +75,7 @@ def read_walk(path, problems=None):
     return table
 
 
-def recordings(path, problems=None):
+def recordings(path: str | Path, problems: Problems | None = None) -> list:
     """Every walk under ``path``: accelerometer (m/s^2) recordings at 100 Hz, one person per ``ID<number>``."""
     problems = collector(problems)
     root = dataset_root(path, "OU-ISIR inertial gait database", LAYOUT)

@@ -31,9 +31,12 @@ The two sensors are interpolated onto the accelerometer's time grid over the
 interval both cover; windows are then cut as for every source (``recordings.windows``).
 The loader only reads: nothing is written into PATH.
 """
+from __future__ import annotations
+
 import hashlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,6 +45,9 @@ from gaitbnn.data.problems import collector
 from gaitbnn.data.recordings import Recording, interpolate
 from gaitbnn.errors import InputError
 
+if TYPE_CHECKING:
+    from gaitbnn.data.problems import Problems
+
 WALK_FOLDER = re.compile(r"^u(\d+)_w(\d+)$")
 SENSORS = ("accelerometer", "gyroscope")
 _SEPARATOR = re.compile(r"[\t ,;]+")
@@ -49,7 +55,7 @@ _UNITS = ((1e6, 1e-9), (1e3, 1e-6), (1.0, 1e-3), (1e-3, 1.0))  # (median step ab
 GAP_SECONDS = 1.0
 
 
-def read_log(path, problems=None):
+def read_log(path: str | Path, problems: Problems | None = None) -> tuple:
     """Read one sensor log into (times in seconds, (n, 3) readings); input errors name file and line.
 
     Samples whose timestamp repeats or goes backwards are dropped and counted in ``problems``.
@@ -154,7 +160,7 @@ def _walk(folder, problems):
     return out, hashlib.sha256(np.ascontiguousarray(acc).tobytes()).hexdigest()
 
 
-def recordings(path, problems=None, keep_duplicates=False):
+def recordings(path: str | Path, problems: Problems | None = None, keep_duplicates: bool = False) -> list:
     """All walks under ``path`` (the dataset root), sorted by folder name; quirks go to ``problems``.
 
     A recording found under two users is left out of both unless ``keep_duplicates``.

@@ -6,8 +6,16 @@ shorter than one sample. A loader records each quirk it handles here (what, how 
 an example path); ``gaitbnn data`` lists them, training stores them in ``config.json``
 and prints one warning line per kind.
 """
+from __future__ import annotations
+
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from gaitbnn.data.problems import Problem, Problems
 
 EXAMPLES_KEPT = 12  # examples listed per kind (the count is always complete)
 
@@ -41,7 +49,7 @@ class Problems:
         if example and len(item.examples) < EXAMPLES_KEPT and example not in item.examples:
             item.examples.append(str(example))
 
-    def extend(self, other: "Problems") -> None:
+    def extend(self, other: Problems) -> None:
         """Add every kind of ``other`` (counts added, examples kept up to ``EXAMPLES_KEPT``)."""
         for item in other:
             for example in item.examples or [""]:
@@ -54,26 +62,26 @@ class Problems:
     def __iter__(self):
         return iter(self._items.values())
 
-    def get(self, kind: str):
+    def get(self, kind: str) -> Problem | None:
         return self._items.get(kind)
 
     def as_list(self) -> list[dict]:
         return [p.as_dict() for p in self]
 
     @classmethod
-    def from_list(cls, items) -> "Problems":
+    def from_list(cls, items: list | None) -> Problems:
         out = cls()
         for item in items or []:
             out._items[item["kind"]] = Problem(item["kind"], item["message"], int(item["count"]),
                                                list(item.get("examples") or []))
         return out
 
-    def warn(self, stream=None) -> None:
+    def warn(self, stream: TextIO | None = None) -> None:
         """One ``warning:`` line per kind on stderr."""
         for item in self:
             print(f"warning: {item.line()}", file=stream or sys.stderr, flush=True)
 
 
-def collector(problems) -> Problems:
+def collector(problems: Problems | None) -> Problems:
     """``problems`` itself, or a fresh collector when the caller keeps none."""
     return problems if problems is not None else Problems()

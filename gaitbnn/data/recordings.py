@@ -6,6 +6,7 @@ logs, the synthetic generator) produces recordings; this module turns them into
 windows of a fixed duration resampled to the model's T samples, so all models in
 Table 2 see the same stretch of walking, each at its own resolution.
 """
+from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -17,7 +18,7 @@ from gaitbnn.errors import InputError
 CHANNELS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
 
 
-def summary(recordings, rate_of=None):
+def summary(recordings: list) -> dict:
     """What a loader read: ``subjects``, ``recordings`` (walks), total ``seconds`` and ``sample_rate_hz``.
 
     ``recordings`` are ``Recording``s (times in seconds). Pieces of one walk split at gaps count as one
@@ -33,7 +34,7 @@ def summary(recordings, rate_of=None):
     }
 
 
-def rate_summary(rates):
+def rate_summary(rates: list) -> dict | None:
     """min / median / max of sample rates in Hz (None when there are none)."""
     if not len(rates):
         return None
@@ -42,18 +43,18 @@ def rate_summary(rates):
             "max": round(float(rates.max()), 3)}
 
 
-def interpolate(times, values, new_times):
+def interpolate(times: np.ndarray, values: np.ndarray, new_times: np.ndarray) -> np.ndarray:
     """Linear interpolation of ``values`` (n, c) sampled at ``times`` onto ``new_times`` (inside their range)."""
     return interp1d(times, values, axis=0, assume_sorted=True)(new_times)
 
 
-def resample(times, values, rate_hz):
+def resample(times: np.ndarray, values: np.ndarray, rate_hz: float) -> tuple:
     """``values`` (n, c) on a uniform grid at ``rate_hz`` from the first sample to before the last: (grid, values)."""
     grid = np.arange(times[0], times[-1], 1.0 / rate_hz)
     return grid, interpolate(times, values, grid)
 
 
-def cut(uniform, length, stride=None):
+def cut(uniform: np.ndarray, length: int, stride: int | None = None) -> np.ndarray:
     """Windows of ``length`` samples every ``stride`` (default: ``length``, no overlap) of ``uniform`` (n, c):
     (k, length, c); k is 0 when it is shorter than one window. A window never crosses the end."""
     stride = stride or length
@@ -63,7 +64,7 @@ def cut(uniform, length, stride=None):
     return np.moveaxis(view, -1, 1)
 
 
-def windows(recording, samples, window_seconds):
+def windows(recording: Recording, samples: int, window_seconds: float) -> np.ndarray:
     """Non-overlapping windows of ``window_seconds``, each resampled to ``samples`` points.
 
     Returns (k, 6, samples) float32. Windows never overlap, so no sample of the
@@ -73,7 +74,7 @@ def windows(recording, samples, window_seconds):
     return np.ascontiguousarray(cut(uniform, samples).transpose(0, 2, 1), dtype=np.float32)
 
 
-def windows_by_user(recordings, samples, window_seconds, min_windows):
+def windows_by_user(recordings: list, samples: int, window_seconds: float, min_windows: int) -> tuple:
     """Cut every recording; return (x, user labels, walk names, sorted user names).
 
     ``walk names`` (one per window, ``user/session``) let a split hold out whole walks.

@@ -1,8 +1,10 @@
 """What a ``--data`` source names: the synthetic generator (with options) or a dataset path."""
+from __future__ import annotations
+
 from gaitbnn.errors import InputError
 
 
-def is_synthetic(source) -> bool:
+def is_synthetic(source: str) -> bool:
     """True for 'synthetic' and 'synthetic:options' (every family's generator)."""
     return str(source).split(":")[0] == "synthetic"
 
@@ -13,7 +15,7 @@ def gait_defaults() -> dict:
     return synthetic.DEFAULTS
 
 
-def parse_synthetic(source, defaults=None, choices=None):
+def parse_synthetic(source: str, defaults: dict | None = None, choices: dict | None = None) -> dict:
     """'synthetic' or 'synthetic:users=8,seconds=40' -> generator keyword arguments.
 
     ``defaults`` (the gait generator's by default) sets the known options and their types;

@@ -15,6 +15,8 @@ vertically." The paper gives no window, hop or rate; this project's choice:
 The sliding-window baseline ("softmax(sw)", the paper's time-domain column) sees
 the same 256-sample segments as (3, 256, 1) raw signals.
 """
+from __future__ import annotations
+
 import numpy as np
 from scipy import signal as scipy_signal
 
@@ -31,12 +33,12 @@ SHAPE = (3 * BINS, FRAMES, 1)
 SW_SHAPE = (3, SEGMENT, 1)
 
 
-def frequencies(rate=RATE_HZ):
+def frequencies(rate: float = RATE_HZ) -> np.ndarray:
     """The centre frequency (Hz) of each of the ``BINS`` rows of one axis."""
     return np.fft.rfftfreq(NPERSEG, d=1.0 / rate)
 
 
-def spectrogram(segment, rate=RATE_HZ):
+def spectrogram(segment: np.ndarray, rate: float = RATE_HZ) -> np.ndarray:
     """(SEGMENT, 3) accelerometer readings -> (3 * BINS, FRAMES) log-power image, axes stacked vertically."""
     segment = np.asarray(segment, dtype=np.float64)
     _, _, power = scipy_signal.spectrogram(segment, fs=rate, window="hann", nperseg=NPERSEG,
@@ -45,17 +47,17 @@ def spectrogram(segment, rate=RATE_HZ):
     return np.log1p(np.concatenate([power[:, axis, :] for axis in range(3)], axis=0)).astype(np.float32)
 
 
-def segments(times, acc, rate=RATE_HZ):
+def segments(times: np.ndarray, acc: np.ndarray, rate: float = RATE_HZ) -> np.ndarray:
     """Non-overlapping (k, SEGMENT, 3) segments of one recording, resampled to ``rate`` Hz."""
     _, uniform = resample(times, acc, rate)
     return np.ascontiguousarray(cut(uniform, SEGMENT))
 
 
-def images(segs):
+def images(segs: np.ndarray) -> np.ndarray:
     """(k, SEGMENT, 3) segments -> (k, 3 * BINS, FRAMES, 1) spectrogram images."""
     return np.stack([spectrogram(s) for s in segs])[..., None] if len(segs) else np.zeros((0, *SHAPE), np.float32)
 
 
-def sliding_windows(segs):
+def sliding_windows(segs: np.ndarray) -> np.ndarray:
     """(k, SEGMENT, 3) segments -> (k, 3, SEGMENT, 1): the time-domain baseline's input."""
     return np.ascontiguousarray(np.transpose(segs, (0, 2, 1))[..., None], dtype=np.float32)

@@ -8,6 +8,8 @@ cadence by a few percent, the axis mix by a small rotation, the gain; the cycle
 length wanders within a walk and sensor noise is added. A model can learn the
 users, and a broken model cannot.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from gaitbnn.data.recordings import Recording
@@ -24,7 +26,8 @@ def _rotation(rng, scale):
     return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
 
 
-def recordings(users=38, sessions=2, seconds=60.0, rate=100.0, noise=0.6, drift=0.15, seed=1234, harmonics=4):
+def recordings(users: int = 38, sessions: int = 2, seconds: float = 60.0, rate: float = 100.0, noise: float = 0.6,
+               drift: float = 0.15, seed: int = 1234, harmonics: int = 4) -> list:
     """``users`` x ``sessions`` recordings of ``seconds`` each at ``rate`` Hz.
 
     ``drift``: how far each walk turns the phone from the user's usual placement (radians, about);

@@ -9,6 +9,8 @@ comes with several attribute vectors. Each subject scales amplitudes and
 cadence in its own way, and sensor noise is added. The sensor set sets the
 channel count and rate (mbientlab: 30 channels at 100 Hz; MoCap: 126 at 200 Hz).
 """
+from __future__ import annotations
+
 import numpy as np
 
 from gaitbnn.data.lara import ATTRIBUTE_NAMES, CLASS_NAMES, SENSORS, ActivityRecording
@@ -37,13 +39,14 @@ _PROTOTYPES = {
 _CADENCE = [0.3, 1.8, 1.5, 0.7, 1.0, 0.6, 0.4, 1.2]  # Hz, per class
 
 
-def attribute_vector(label, variant):
+def attribute_vector(label: int, variant: int) -> np.ndarray:
     vector = np.zeros(len(ATTRIBUTE_NAMES), np.float32)
     vector[[_A[a] for a in _PROTOTYPES[label][variant]]] = 1
     return vector
 
 
-def recordings(sensors="mbientlab", subjects=14, seconds=30.0, noise=0.3, seed=1234, harmonics=3):
+def recordings(sensors: str = "mbientlab", subjects: int = 14, seconds: float = 30.0, noise: float = 0.3,
+               seed: int = 1234, harmonics: int = 3) -> list:
     """One recording of ``seconds`` per subject, named S01, S02, ..."""
     info = SENSORS[sensors]
     channels, rate = len(info["channels"]), info["rate"]

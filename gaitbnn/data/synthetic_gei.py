@@ -7,6 +7,8 @@ by the view (the body seen from the side at 90 degrees, from the front at 0 and
 180). Carrying a bag (BG) adds a pack on the back, a coat (CL) widens and
 lengthens the torso; each sequence jitters the pose and adds noise.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from gaitbnn.data.casia_b import GEIRecord
@@ -20,7 +22,8 @@ def _ellipse(yy, xx, cy, cx, ry, rx):
     return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
 
 
-def gei(body, view, condition, rng, height, width, phases=8):
+def gei(body: dict, view: int, condition: str, rng: np.random.Generator, height: int, width: int,
+        phases: int = 8) -> np.ndarray:
     """One GEI of ``body`` (a dict of proportions in units of the height) at ``view`` degrees."""
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     side = abs(np.sin(np.radians(view)))  # how much of the stride is seen
@@ -58,7 +61,7 @@ def gei(body, view, condition, rng, height, width, phases=8):
     return np.clip(image, 0, 1).astype(np.float32)
 
 
-def records(subjects=20, height=64, width=64, seed=1234):
+def records(subjects: int = 20, height: int = 64, width: int = 64, seed: int = 1234) -> list:
     """Every subject x condition x sequence x view, as CASIA-B has them (11 views, NM 6, BG 2, CL 2)."""
     rng = np.random.default_rng(seed)
     out = []

@@ -6,23 +6,26 @@ attribute vector among the samples of that class, or, with ``attributes="or"``
 (the LARa authors' code), the OR over all its samples (1 where any sample has 1).
 Windows never cross a recording's end.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from gaitbnn.data.recordings import cut
 
 
-def majority(labels):
+def majority(labels: np.ndarray) -> int:
     """The most frequent label of an integer array (ties: the smallest)."""
     return int(np.argmax(np.bincount(np.asarray(labels, dtype=np.int64))))
 
 
-def most_frequent_row(rows):
+def most_frequent_row(rows: np.ndarray) -> np.ndarray:
     """The most frequent row of a 2-D array (ties: the first in sorted order)."""
     unique, counts = np.unique(rows, axis=0, return_counts=True)
     return unique[int(np.argmax(counts))]
 
 
-def sliding(signal, classes, attributes, steps, stride, rule="majority"):
+def sliding(signal: np.ndarray, classes: np.ndarray, attributes: np.ndarray | None, steps: int, stride: int,
+            rule: str = "majority") -> tuple:
     """Windows of ``steps`` samples every ``stride`` samples.
 
     ``signal`` (n, D), ``classes`` (n,), ``attributes`` (n, A) or None; ``rule`` "majority" or "or" for the

@@ -19,11 +19,20 @@ at 100 Hz. ``SENSOR`` = 3 (the right side of the pelvis, nearest a trouser
 pocket) is read. Session 0 (one session per person) is skipped unless it is the
 only one. A person is ``subj_NNN``; a recording's session is ``session_S/rec_K``.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.recordings import Recording
 from gaitbnn.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from gaitbnn.data.problems import Problems
 
 RATE_HZ = 100.0
 SENSOR = 3
@@ -54,7 +63,7 @@ def _useful(folder, n):
     return start, end
 
 
-def recordings(path, problems=None):
+def recordings(path: str | Path, problems: Problems | None = None) -> list:
     """Every rec_K of the sessions used (``problems`` is accepted for a uniform reader signature)."""
     root = dataset_root(path, "ZJU-GaitAcc dataset", LAYOUT)
     folders = sorted(root.glob("session_*/subj_*/rec_*"))

@@ -11,6 +11,8 @@ each row citing its table and row.
 Adding a paper: a module here with ``reproduce``, an ``Experiment`` entry below, its
 table config in ``experiments/``, its models in ``models/`` and their ``ModelSpec``s.
 """
+from __future__ import annotations
+
 import importlib
 import json
 import sys
@@ -40,7 +42,7 @@ class Experiment:
     many_sources: bool = False  # --data may be given once per source (e.g. one per LARa sensor set)
     tiny: tuple[str, ...] = ()  # CLI arguments of a run small enough for the test suite
 
-    def reproduce(self, settings: dict) -> "Report":
+    def reproduce(self, settings: dict) -> Report:
         """Run it: ``settings`` holds the options given (None: not given) and ``out``."""
         unknown = [m for m in settings.get("models") or () if m not in self.models]
         if unknown:
@@ -105,10 +107,11 @@ def load_config(name: str) -> dict:
                      "reinstall gaitbnn")
 
 
-def merge_settings(config: dict, data, given: dict | None = None) -> dict:
-    """The one settings merge: the config's ``training`` (and ``setting``), then, for the plain synthetic
-    default, its reduced ``synthetic_setting``, then every option the user gave (None means not given)."""
-    setting = dict(config.get("training", {}), **config.get("setting", {}), data=str(data))
+def merge_settings(config: dict, data: str, given: dict | None, recipe: dict) -> dict:
+    """The one settings merge: the paper's training ``recipe`` (``models.recipes``) and the config's protocol
+    ``setting``, then, for the plain synthetic default, its reduced ``synthetic_setting``, then every option
+    the user gave (None means not given)."""
+    setting = dict(recipe, **config.get("setting", {}), data=str(data))
     reduced = str(data) == "synthetic" and "synthetic_setting" in config
     if reduced:
         setting.update(config["synthetic_setting"])
@@ -117,7 +120,7 @@ def merge_settings(config: dict, data, given: dict | None = None) -> dict:
     return setting
 
 
-def reusable_run(run_dir, **expected) -> dict | None:
+def reusable_run(run_dir: str | Path, **expected) -> dict | None:
     """The metrics of the complete run in ``run_dir`` if its config matches ``expected``, else None."""
     if not (Path(run_dir) / runs.METRICS_FILE).exists():
         return None
@@ -126,7 +129,8 @@ def reusable_run(run_dir, **expected) -> dict | None:
     return metrics if all(config.get(k, options.get(k)) == v for k, v in expected.items()) else None
 
 
-def train_or_reuse(run_dir, expected: dict, train: Callable[[], dict], force: bool = False, label: str = "") -> dict:
+def train_or_reuse(run_dir: str | Path, expected: dict, train: Callable[[], dict], force: bool = False,
+                   label: str = "") -> dict:
     """The one "train or reuse" of every reproduction, with one meaning of ``--force``.
 
     A complete run in ``run_dir`` made with the ``expected`` settings is reused; one made with other settings

@@ -3,6 +3,8 @@
 Trains float IDNet, binarized IDNet and BiPedalNet on the same data (Padova
 layout or synthetic) and prints the paper's numbers beside the measured ones.
 """
+from __future__ import annotations
+
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +12,7 @@ import pandas as pd
 from gaitbnn import data as datasets
 from gaitbnn import models, runs
 from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
+from gaitbnn.models import recipes
 from gaitbnn.progress import Progress
 from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
@@ -17,7 +20,7 @@ from gaitbnn.training import fit
 MIB = 2**20
 
 
-def table1():
+def table1() -> pd.DataFrame:
     """Table 1 beside the Keras layer counts of ``bipedalnet`` at its default shape."""
     config = load_config("bipedalnet_table1")
     model = models.build(config["model"])
@@ -48,7 +51,7 @@ def table1():
     return pd.DataFrame(rows)
 
 
-def table2(setting, out):
+def table2(setting: dict, out: str | Path) -> tuple:
     """Train the three Table 2 models into ``out/<model>`` and return the side-by-side table.
 
     ``setting["split"]``: ``windows`` (the paper's 80/20 of windows) or ``walks`` (whole walks held out per person).
@@ -88,7 +91,8 @@ def table2(setting, out):
 
 def reproduce(settings: dict) -> Report:
     """Print and write Table 1 and Table 2 (paper beside measured) under ``settings["out"]``."""
-    setting = merge_settings(load_config("bipedalnet_table2"), settings.get("data", "synthetic"), settings)
+    setting = merge_settings(load_config("bipedalnet_table2"), settings.get("data", "synthetic"), settings,
+                             recipes.BIPEDALNET)
     data, seed, split = setting["data"], setting["seed"], setting.get("split", "windows")
     out = runs.writable_dir(setting["out"])
     writer = ReportWriter(out)

@@ -6,24 +6,31 @@ the softmax and the attribute head, at each learning rate, and prints the
 thesis' row beside the measured test metrics. The thesis' numbers live in
 ``experiments/btcnn_tables.json``, each row with its table.
 """
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from gaitbnn import runs
 from gaitbnn.data import activity
 from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
+from gaitbnn.models import recipes
 from gaitbnn.progress import Progress
 from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
+
+if TYPE_CHECKING:
+    pass
 
 CONFIGS = ["tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3", "btcnn-conv1-4"]
 HEADS = {"softmax": "", "attributes": "-attr"}
 
 
-def setting_for(data, given=None):
+def setting_for(data: str, given: dict | None = None) -> dict:
     """The thesis' setting, or the reduced one for the plain synthetic default; options given override."""
-    setting = merge_settings(load_config("btcnn_tables"), data, given)
+    setting = merge_settings(load_config("btcnn_tables"), data, given, recipes.BTCNN)
     setting["learning_rates"] = list(setting["learning_rates"])
     return setting
 
@@ -32,7 +39,7 @@ def _fmt(value):
     return "-" if value is None else f"{value:.3f}"
 
 
-def train_grid(out, setting):
+def train_grid(out: str | Path, setting: dict) -> tuple:
     """Train every configuration x head x learning rate on one data source; return (sensor set, rows).
 
     ``setting["lara_protocol"]``: how LARa windows are labelled (``data.lara.PROTOCOLS``; the authors' by default).
@@ -74,7 +81,7 @@ def train_grid(out, setting):
     return sensors, results
 
 
-def side_by_side(measured):
+def side_by_side(measured: list) -> pd.DataFrame:
     """One row per thesis row (and per measured run the thesis has no row for): paper / measured."""
     paper = load_config("btcnn_tables")["rows"]
     found = {(m["sensors"], m["model"], m["thesis_learning_rate"]): m for m in measured}
@@ -103,7 +110,7 @@ def side_by_side(measured):
     return frame.sort_values(["sensors", "_head", "lr", "config"], kind="stable").drop(columns="_head")
 
 
-def lara_paper_table():
+def lara_paper_table() -> pd.DataFrame:
     rows = load_config("btcnn_tables")["lara_paper"]
     return pd.DataFrame([{"sensors": r["sensors"], "head": r["head"], "Acc": r["accuracy"], "wF1": r["weighted_f1"],
                           "source": f"{r['table']} (LARa paper, tCNN)"} for r in rows])

@@ -7,6 +7,8 @@ multiply-accumulates at the ImageNet configuration (Table 4) and at the GEI
 input; measures the feature-map MSE of the first three Ghost modules (Table 1).
 The paper's numbers live in ``experiments/lresnet_tables.json``.
 """
+from __future__ import annotations
+
 import functools
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import tensorflow as tf
 from gaitbnn import data as datasets
 from gaitbnn import models, runs
 from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
+from gaitbnn.models import recipes
 from gaitbnn.progress import Progress
 from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
@@ -24,7 +27,7 @@ from gaitbnn.training import fit
 GHOST_MODULES = ("stage1_block1_conv1", "stage1_block1_conv2", "stage1_block1_conv3")
 
 
-def ghost_mse(model, x):
+def ghost_mse(model: tf.keras.Model, x: np.ndarray) -> list:
     """Table 1: per Ghost module, the MSE between its cheap (depthwise) maps and its ordinary-convolution maps."""
     outputs = []
     for name in GHOST_MODULES:
@@ -36,7 +39,7 @@ def ghost_mse(model, x):
 
 
 @functools.lru_cache(maxsize=1)
-def table4():
+def table4() -> pd.DataFrame:
     """Parameters and multiply-accumulates at the ImageNet configuration and at the GEI input (built once)."""
     paper = {r["model"]: r for r in load_config("lresnet_tables")["table4"]["rows"]}
     rows = []
@@ -73,7 +76,7 @@ def _train(name, dataset, out, setting):
 def reproduce(settings: dict) -> Report:
     """Train the three networks and write Tables 1-4 (paper beside measured) under ``settings["out"]``."""
     config = load_config("lresnet_tables")
-    setting = merge_settings(config, settings.get("data", "synthetic"), settings)
+    setting = merge_settings(config, settings.get("data", "synthetic"), settings, recipes.LRESNET)
     data, seed = setting["data"], setting["seed"]
     chosen = [m for m in config["models"] if m in (setting.get("models") or config["models"])]
     out = runs.writable_dir(setting["out"])

@@ -22,9 +22,12 @@ Accuracy of a siamese model is over test pairs: each test sample paired with a
 random training sample of the same person and with one of another person
 (balanced), as the paper's "randomly pairing training samples with testing samples".
 """
+from __future__ import annotations
+
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,9 +39,12 @@ from gaitbnn.authentication.sprt import ACCEPT, REJECT, SPRT
 from gaitbnn.data import auth
 from gaitbnn.errors import InputError
 from gaitbnn.experiments import Report, load_config, merge_settings
-from gaitbnn.models import embeddings
+from gaitbnn.models import embeddings, recipes
 from gaitbnn.reports import ReportWriter
 from gaitbnn.training import pairs
+
+if TYPE_CHECKING:
+    from gaitbnn.data.auth import AuthData
 
 BUILDERS = {"lenet4": embeddings.lenet4, "vgg8": embeddings.vgg8, "mobilenetv2": embeddings.mobilenetv2}
 BATCHES = (4, 8, 16, 32)
@@ -48,11 +54,11 @@ FROZEN = {"fconv1": ("conv1",), "fconv1-2": ("conv1", "conv2"), "fconv1-3": ("co
 _clock = {"start": time.time()}  # reset when a reproduction starts
 
 
-def log(message):
+def log(message: str) -> None:
     print(f"[{time.time() - _clock['start']:6.0f} s] {message}", flush=True)
 
 
-def table1(data, setting, seed, rng):
+def table1(data: AuthData, setting: dict, seed: int, rng: np.random.Generator) -> tuple:
     paper = load_config("siamese_tables")["table1"]
     measured, owner_models, softmax_features = {}, {}, {}
     subset = protocol.binary_subset(data, setting["binary_data_fraction"], seed)
@@ -110,7 +116,8 @@ def _source_weights(images, y, indices, setting, seed, rng):
     return source_embedding.get_weights()
 
 
-def table2(data, setting, seed, rng, subset, other=None):
+def table2(data: AuthData, setting: dict, seed: int, rng: np.random.Generator, subset: np.ndarray,
+           other: AuthData | None = None) -> tuple:
     """Feature transfer (LeNet4): per source, frozen layer set and owner, binary-class accuracy and s / epoch.
 
     Sources: the same dataset without the owners (the "private" user is absent from the public data), and
@@ -145,7 +152,7 @@ def table2(data, setting, seed, rng, subset, other=None):
     return pd.DataFrame(rows), results
 
 
-def table3(data, attackers, owner_models, setting, rng):
+def table3(data: AuthData, attackers: AuthData, owner_models: dict, setting: dict, rng: np.random.Generator) -> tuple:
     """Attack success ratios (%) per fusion size, and SPRT decisions on genuine and attacker streams."""
     success = {b: [] for b in ("all", *BATCHES)}
     sprt_rows = []
@@ -169,7 +176,7 @@ def table3(data, attackers, owner_models, setting, rng):
     return {b: 100 * float(np.mean(v)) for b, v in success.items()}, pd.DataFrame(sprt_rows)
 
 
-def continuous_update(data, setting, seed, rng):
+def continuous_update(data: AuthData, setting: dict, seed: int, rng: np.random.Generator) -> pd.DataFrame:
     """Sec. 4.2.4: owner models trained on session 1, tested on session 2 before and after fine-tuning."""
     results = []
     first = data.train[data.sessions[data.train] == 0]
@@ -221,7 +228,8 @@ def reproduce(settings: dict) -> Report:
     features from (Table 2). Both default to synthetic populations of their own.
     """
     _clock["start"] = start = time.time()
-    setting = merge_settings(load_config("siamese_tables"), settings.get("data", "synthetic"), settings)
+    setting = merge_settings(load_config("siamese_tables"), settings.get("data", "synthetic"), settings,
+                             recipes.SIAMESE)
     for key in ("out", "force", "verbose"):
         setting.pop(key, None)
     seed = setting["seed"]

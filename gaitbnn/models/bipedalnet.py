@@ -33,6 +33,8 @@ layer has binary weights and binary (sign) activations, so it converts to LCE's
 ``LceBconv2d``. The two dense layers are convolutions covering the whole map
 (see ``blocks.dense_as_conv``).
 """
+from __future__ import annotations
+
 import larq as lq
 import tensorflow as tf
 
@@ -42,7 +44,7 @@ INPUT_SHAPE = (6, 98, 1)
 CLASSES = 38
 
 
-def bipedalnet(*, input_shape=INPUT_SHAPE, classes=CLASSES):
+def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
     """BiPedalNet per Table 1; ``classes`` is 38 in the paper."""
     inputs = tf.keras.Input(shape=input_shape, name="signal")
     x = lq.layers.QuantConv2D(32, (3, 3), padding="same", name="conv1", **BINARY_WEIGHTS)(inputs)

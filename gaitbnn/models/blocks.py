@@ -9,6 +9,8 @@ layer is therefore written as a convolution whose kernel covers the whole
 feature map (then 1x1 for the next one). Its Keras parameter count is that of
 the dense layer, and it converts to ``LceBconv2d``.
 """
+from __future__ import annotations
+
 import larq as lq
 import tensorflow as tf
 
@@ -32,7 +34,7 @@ FLOAT = dict(input_quantizer=None, kernel_quantizer=None, kernel_constraint=None
 """A full-precision layer written with the same Larq layer class."""
 
 
-def batch_norm(name=None, initial_scale=None):
+def batch_norm(name: str | None = None, initial_scale: float | None = None) -> tf.keras.layers.Layer:
     """BatchNorm without the scale: 3 parameters per channel (Table 1: 96 for 32 channels).
 
     ``initial_scale``: learn a scale too, starting from this value (4 parameters per channel).
@@ -43,7 +45,7 @@ def batch_norm(name=None, initial_scale=None):
                                               gamma_initializer=tf.keras.initializers.Constant(initial_scale))
 
 
-def dense_as_conv(x, units, quant, name):
+def dense_as_conv(x: tf.Tensor, units: int, quant: dict, name: str | None) -> tf.Tensor:
     """A dense layer over the flattened ``x``, written as a convolution.
 
     The kernel spans the whole (height, width) of ``x``, so the weight count is
@@ -71,13 +73,13 @@ class Thermometer(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.levels = int(levels)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         thresholds = tf.range(1, self.levels + 1, dtype=inputs.dtype) / (self.levels + 1)
         one = tf.constant(1.0, inputs.dtype)
         return tf.where(inputs >= thresholds, one, -one)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tf.TensorShape(input_shape)[:-1].concatenate([self.levels])
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "levels": self.levels}

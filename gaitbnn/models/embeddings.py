@@ -24,6 +24,8 @@ siamese network (``training.pairs``). The paper gives sizes, not layer lists:
 Every weight layer is a Larq layer. The time-domain baseline feeds the same
 networks a (3, 256, 1) window; a pooling step skips an axis shorter than 4.
 """
+from __future__ import annotations
+
 import larq as lq
 import tensorflow as tf
 
@@ -47,7 +49,8 @@ def _conv(x, filters, kernel, name, binary=False, feeds_binary=False):
     return tf.keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
-def lenet4(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING, binary=False, name="lenet4"):
+def lenet4(*, input_shape: tuple = INPUT_SHAPE, embedding: int = EMBEDDING, binary: bool = False,
+           name: str = "lenet4") -> tf.keras.Model:
     """conv1-3 (5x5@20, 5x5@50, 3x3@64, each pooled) -> dense embedding."""
     inputs = tf.keras.Input(shape=input_shape, name="spectrogram")
     x = _pool(_conv(inputs, 20, 5, "conv1", feeds_binary=binary), "pool1")
@@ -63,12 +66,12 @@ def lenet4(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING, binary=False, name="
     return tf.keras.Model(inputs, tf.keras.layers.Flatten(name="flatten")(x), name=name)
 
 
-def lenet4_binary(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING):
+def lenet4_binary(*, input_shape: tuple = INPUT_SHAPE, embedding: int = EMBEDDING) -> tf.keras.Model:
     """LeNet4 with binary conv2, conv3 and embedding layer (conv1 float)."""
     return lenet4(input_shape=input_shape, embedding=embedding, binary=True, name="lenet4_binary")
 
 
-def vgg8(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING // 2):
+def vgg8(*, input_shape: tuple = INPUT_SHAPE, embedding: int = EMBEDDING // 2) -> tf.keras.Model:
     """Three blocks of two 3x3 convolutions (16, 32, 64), each pooled, then dense 128 and the embedding."""
     inputs = tf.keras.Input(shape=input_shape, name="spectrogram")
     x = inputs
@@ -93,7 +96,7 @@ def _inverted_residual(x, filters, strides, name, expansion=6):
     return y
 
 
-def mobilenetv2(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING // 2):
+def mobilenetv2(*, input_shape: tuple = INPUT_SHAPE, embedding: int = EMBEDDING // 2) -> tf.keras.Model:
     """Stem 3x3/2 @16, inverted residuals (24/2, 24, 32/2, 32), 1x1 @52, dense embedding."""
     inputs = tf.keras.Input(shape=input_shape, name="spectrogram")
     strides = tuple(2 if int(d) >= 4 else 1 for d in input_shape[:2])
@@ -106,7 +109,7 @@ def mobilenetv2(*, input_shape=INPUT_SHAPE, embedding=EMBEDDING // 2):
     return tf.keras.Model(inputs, tf.keras.layers.Flatten(name="flatten")(x), name="mobilenetv2")
 
 
-def conv_layers(model):
+def conv_layers(model: tf.keras.Model) -> list:
     """The names of ``model``'s ordinary convolutions in order: conv1, conv2, ... (feature transfer, Table 2)."""
     return [layer.name for layer in model.layers
             if layer.name.startswith("conv") and isinstance(layer, lq.layers.QuantConv2D)]

@@ -30,6 +30,8 @@ layers with binary weights, sign activations after the first layer, and
 BatchNorm (3 parameters per channel) in place of the biases, as usual for BNNs.
 Its 342,000 binary weights take 0.04 MiB (Table 2: 0.04 MB).
 """
+from __future__ import annotations
+
 import larq as lq
 import tensorflow as tf
 
@@ -63,11 +65,11 @@ def _idnet(input_shape, classes, binary, name):
     return tf.keras.Model(inputs, outputs, name=name)
 
 
-def idnet(*, input_shape=INPUT_SHAPE, classes=CLASSES):
+def idnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
     """Float IDNet (Table 2 row 1: 335k parameters, 1.28 MB)."""
     return _idnet(input_shape, classes, binary=False, name="idnet")
 
 
-def idnet_binary(*, input_shape=INPUT_SHAPE, classes=CLASSES):
+def idnet_binary(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
     """Binarized IDNet (Table 2 row 2: 335k parameters, 0.04 MB)."""
     return _idnet(input_shape, classes, binary=True, name="idnet_binary")

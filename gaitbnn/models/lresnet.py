@@ -33,6 +33,8 @@ validation in inference mode, while with gamma = 1 it reached 0.69 in 10 epochs.
 
 Every convolution is a Larq layer (``QuantConv2D``, ``QuantDepthwiseConv2D``).
 """
+from __future__ import annotations
+
 import math
 
 import larq as lq
@@ -58,7 +60,8 @@ def _act(x, relu, name):
     return tf.keras.layers.ReLU(name=name)(x) if relu else x
 
 
-def ghost_module(x, filters, kernel, strides=1, relu=True, binary=False, name="ghost", zero_gamma=False):
+def ghost_module(x: tf.Tensor, filters: int, kernel: int | tuple, strides: int = 1, relu: bool = True,
+                 binary: bool = False, name: str = "ghost", zero_gamma: bool = False) -> tf.Tensor:
     """Ghost module: ``ceil(filters / 2)`` maps from an ordinary convolution, the rest by a 3x3 depthwise one."""
     primary = math.ceil(filters / 2)
     y = lq.layers.QuantConv2D(primary, kernel, strides=strides, padding="same", name=f"{name}_primary",
@@ -80,7 +83,8 @@ def _conv_bn(x, filters, kernel, strides, relu, ghost, binary, name, zero_gamma=
     return _act(_bn(f"{name}_bn", zero_gamma)(x), relu, f"{name}_relu")
 
 
-def bottleneck(x, width, strides, ghost, binary, name, zero_gamma=False):
+def bottleneck(x: tf.Tensor, width: int, strides: int, ghost: bool, binary: bool, name: str,
+               zero_gamma: bool = False) -> tf.Tensor:
     """1x1 -> 3x3 (stride) -> 1x1 (x4) plus the shortcut (a 1x1 projection where the shape changes).
 
     ``zero_gamma``: the last BatchNorm of the residual branch starts at gamma = 0, so each block starts as
@@ -98,7 +102,8 @@ def bottleneck(x, width, strides, ghost, binary, name, zero_gamma=False):
     return _act(y, relu, f"{name}_out")
 
 
-def resnet50(*, input_shape=INPUT_SHAPE, classes=CLASSES, ghost=False, binary=False, name="resnet50", zero_gamma=None):
+def resnet50(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, ghost: bool = False, binary: bool = False,
+             name: str = "resnet50", zero_gamma: bool = None) -> tf.keras.Model:
     """ResNet-50, with Ghost modules when ``ghost``; ``zero_gamma`` defaults to ``ghost`` (see the module docstring)."""
     zero_gamma = ghost if zero_gamma is None else zero_gamma
     inputs = tf.keras.Input(shape=input_shape, name="gei")
@@ -119,16 +124,16 @@ def resnet50(*, input_shape=INPUT_SHAPE, classes=CLASSES, ghost=False, binary=Fa
     return tf.keras.Model(inputs, outputs, name=name)
 
 
-def lresnet50(*, input_shape=INPUT_SHAPE, classes=CLASSES):
+def lresnet50(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
     """L-ResNet-50: Ghost modules in place of the convolutions (Table 4: 13.0M weights, 2.2B FLOPs)."""
     return resnet50(input_shape=input_shape, classes=classes, ghost=True, name="lresnet50")
 
 
-def lresnet50_binary(*, input_shape=INPUT_SHAPE, classes=CLASSES):
+def lresnet50_binary(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
     """L-ResNet-50 with binary primary convolutions in the residual stages."""
     return resnet50(input_shape=input_shape, classes=classes, ghost=True, binary=True, name="lresnet50_binary")
 
 
-def plain_resnet50(*, input_shape=INPUT_SHAPE, classes=CLASSES):
+def plain_resnet50(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
     """ResNet-50 (Table 4: 25.6M weights, 4.1B FLOPs)."""
     return resnet50(input_shape=input_shape, classes=classes, name="resnet50")

@@ -2,15 +2,24 @@
 
 The CLI, the experiments and the tests iterate over it; nothing here reads files.
 """
+from __future__ import annotations
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gaitbnn.errors import InputError
 from gaitbnn.models import bipedalnet as _bipedalnet
 from gaitbnn.models import embeddings as _embeddings
 from gaitbnn.models import idnet as _idnet
 from gaitbnn.models import lresnet as _lresnet
+from gaitbnn.models import recipes
 from gaitbnn.models import tcnn as _tcnn
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from gaitbnn.models.registry import ModelSpec
 
 GAIT = "gait"  # Padova-style walks, identification (BiPedalNet, IDNet)
 ACTIVITY = "activity"  # LARa-style windows, activity classes and attributes (tCNN, BtCNN)
@@ -37,14 +46,12 @@ class ModelSpec:
     family: str = GAIT
     head: str = "softmax"  # "softmax": one output per class; "attributes": sigmoid attributes, nearest-vector decoding;
     # "embedding": a feature vector (``classes`` is its size) compared by distance (siamese networks)
-    training: dict = field(default_factory=lambda: dict(epochs=30, batch_size=64, learning_rate=1e-3, optimizer="adam"))
+    training: dict = field(default_factory=lambda: dict(recipes.BIPEDALNET))  # its paper's recipe (models.recipes)
     binary_ops: int = 0  # LceBconv2d ops its arm64 flatbuffer must hold (at any input shape)
     test_shape: tuple[int, ...] | None = None  # a small input shape for the registry-wide tests
     reference: Reference | None = None
 
 
-# Thesis Sec. 4.3.2 / 5.3: RMSProp (rho 0.9), batch 400, 10 epochs; 1e-4 is the best of its three learning rates.
-ACTIVITY_TRAINING = dict(epochs=10, batch_size=400, learning_rate=1e-4, optimizer="rmsprop")
 
 
 IMAGENET = Reference("imagenet", _lresnet.IMAGENET_SHAPE, _lresnet.IMAGENET_CLASSES)  # L-ResNet-50 Table 4
@@ -68,7 +75,7 @@ def _activity_specs():
             yield ModelSpec(name, _tcnn.constructor(j, head), _tcnn.INPUT_SHAPE,
                             _tcnn.CLASSES if head == "softmax" else _tcnn.ATTRIBUTES,
                             f"BtCNN thesis Tables {table}", f"{what}, {label} head", ACTIVITY, head,
-                            dict(ACTIVITY_TRAINING), binary_ops=j, test_shape=(24, 6))
+                            dict(recipes.BTCNN), binary_ops=j, test_shape=(24, 6))
 
 
 _SPECS = {
@@ -82,7 +89,7 @@ _SPECS = {
                   "BiPedalNet Table 2 (binarized IDNet)", "IDNet with binary weights and activations", binary_ops=3),
         *_activity_specs(),
         *(ModelSpec(name, constructor, _lresnet.INPUT_SHAPE, _lresnet.CLASSES, paper, description, GEI,
-                    training=dict(epochs=10, batch_size=32, learning_rate=1e-3, optimizer="adam"),
+                    training=dict(recipes.LRESNET),
                     binary_ops=binary_ops, test_shape=(32, 32, 1), reference=IMAGENET)
           for name, constructor, paper, description, binary_ops in (
               ("resnet50", _lresnet.plain_resnet50, "L-ResNet-50 Table 4 (ResNet-50)", "ResNet-50 on GEIs", 0),
@@ -92,7 +99,7 @@ _SPECS = {
                "L-ResNet-50 with binary primary convolutions in the residual stages", 48),
           )),
         *(ModelSpec(name, _embedding_constructor(builder), _embeddings.INPUT_SHAPE, size, paper, description, AUTH,
-                    "embedding", dict(epochs=30, batch_size=20, learning_rate=1e-3, optimizer="adam"),
+                    "embedding", dict(recipes.SIAMESE),
                     binary_ops=binary_ops)
           for name, builder, size, paper, description, binary_ops in (
               ("lenet4", _embeddings.lenet4, _embeddings.EMBEDDING, "MM'19 Table 1 (LeNet4)",
@@ -108,18 +115,18 @@ _SPECS = {
 }
 
 
-def names():
+def names() -> list:
     return list(_SPECS)
 
 
-def get_spec(name):
+def get_spec(name: str) -> ModelSpec:
     try:
         return _SPECS[name]
     except KeyError:
         raise InputError(f"unknown model '{name}': choose one of {', '.join(_SPECS)} (see 'gaitbnn models')") from None
 
 
-def build(name, input_shape=None, classes=None):
+def build(name: str, input_shape: tuple | None = None, classes: int | None = None) -> tf.keras.Model:
     """Build a fresh model by name; defaults are the paper's input shape and class count.
 
     ``classes`` is the number of outputs: classes, or attributes for an attribute head.
@@ -128,7 +135,7 @@ def build(name, input_shape=None, classes=None):
     return spec.constructor(input_shape=tuple(input_shape or spec.input_shape), classes=int(classes or spec.classes))
 
 
-def reference_counts(name):
+def reference_counts(name: str) -> dict:
     """Parameters and multiply-accumulates of ``name`` at its paper's reference configuration (built once)."""
     reference = get_spec(name).reference
     if name not in _REFERENCE_COUNTS:
@@ -141,7 +148,7 @@ def reference_counts(name):
 _REFERENCE_COUNTS = {}
 
 
-def count_flops(model):
+def count_flops(model: tf.keras.Model) -> int:
     """Multiply-accumulates of one forward pass (``larq.models.ModelProfile``; convolutions and dense layers).
 
     What L-ResNet-50's Table 4 and the GhostNet paper call FLOPs (ResNet-50: 4.1B at 224 x 224).
@@ -151,7 +158,7 @@ def count_flops(model):
     return int(larq.models.ModelProfile(model).op_count("mac"))
 
 
-def count_params(model):
+def count_params(model: tf.keras.Model) -> dict:
     """Parameter counts and the deployed memory: 1 bit per binary weight, 32 bits per other parameter.
 
     A weight is binary when it is the kernel of a layer whose kernel quantizer has
@@ -160,7 +167,7 @@ def count_params(model):
     return count_layer_params(model.layers)
 
 
-def count_layer_params(layers):
+def count_layer_params(layers: list) -> dict:
     """``count_params`` over a list of layers (Table 1 counts one layer at a time)."""
     binary = 0
     total = 0

@@ -22,10 +22,17 @@ Gaussian noise (sigma 0.01) is added to the inputs in training only (thesis
 Sec. 5.3.1, simulating sensor inaccuracy); it is the identity at inference and
 is absent from the flatbuffer.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import larq as lq
 import tensorflow as tf
 
 from gaitbnn.models.blocks import BINARY, FLOAT, Thermometer, batch_norm
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 INPUT_SHAPE = (100, 30)  # LARa mbientlab: 100 steps (1 s at 100 Hz) x 30 channels (5 IMUs x acc + gyro)
 CLASSES = 8
@@ -39,7 +46,8 @@ THERMOMETER_LEVELS = 32
 HEADS = {"softmax": "softmax", "attributes": "sigmoid"}
 
 
-def tcnn(input_shape=INPUT_SHAPE, outputs=CLASSES, binary_layers=0, head="softmax", name="tcnn"):
+def tcnn(input_shape: tuple = INPUT_SHAPE, outputs: int = CLASSES, binary_layers: int = 0, head: str = "softmax",
+         name: str = "tcnn") -> tf.keras.Model:
     """tCNN with its first ``binary_layers`` (0-4) convolutions binarized; ``outputs`` classes or attributes."""
     steps, channels = (int(v) for v in input_shape)
     inputs = tf.keras.Input(shape=(steps, channels), name="window")
@@ -63,7 +71,7 @@ def tcnn(input_shape=INPUT_SHAPE, outputs=CLASSES, binary_layers=0, head="softma
     return tf.keras.Model(inputs, out, name=name)
 
 
-def constructor(binary_layers, head):
+def constructor(binary_layers: int, head: str) -> Callable:
     """The registry's constructor of one configuration: (*, input_shape, classes) -> model; ``classes`` is the
     number of outputs (classes, or attributes for the attribute head)."""
     suffix = "" if head == "softmax" else "_attr"

@@ -8,6 +8,8 @@ strategy, ``--batch-size`` is the global batch, split across the replicas, so
 the optimization (and the learning rate that suits it) is the same on one
 device or many.
 """
+from __future__ import annotations
+
 import tensorflow as tf
 
 from gaitbnn.errors import InputError
@@ -15,7 +17,7 @@ from gaitbnn.errors import InputError
 KINDS = ("none", "mirrored", "multiworker")
 
 
-def strategy(kind="none"):
+def strategy(kind: str = "none") -> tf.distribute.Strategy:
     if kind == "none":
         return tf.distribute.get_strategy()
     if kind == "mirrored":

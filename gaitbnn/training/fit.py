@@ -10,9 +10,12 @@ a fixed learning rate (1e-4, 1e-5 or 1e-6); categorical cross-entropy for the
 softmax head, binary cross-entropy for the attribute head; the checkpoint with
 the best validation weighted F1 is kept.
 """
+from __future__ import annotations
+
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
@@ -21,36 +24,44 @@ from gaitbnn.errors import InputError
 from gaitbnn.training import distribute as distribution
 from gaitbnn.training import resume, scoring
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from gaitbnn.data.dataset import Dataset
+
 tf.get_logger().setLevel("ERROR")  # AutoGraph notes on larq's QuantizedVariable are not for users
 
 
-def set_determinism(seed):
+def set_determinism(seed: int) -> None:
     """Same seed, same data, same machine: same weights and metrics."""
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
 
-OPTIMIZERS = {
-    "adam": lambda lr: tf.keras.optimizers.Adam(lr),
-    "rmsprop": lambda lr: tf.keras.optimizers.RMSprop(lr, rho=0.9),
+OPTIMIZERS = {  # name -> (learning rate, recipe) -> optimizer; a recipe's extra settings such as rho are read here
+    "adam": lambda lr, recipe: tf.keras.optimizers.Adam(lr),
+    "rmsprop": lambda lr, recipe: tf.keras.optimizers.RMSprop(lr, rho=recipe.get("rho", 0.9)),
 }
 
 
-def compile_model(model, learning_rate, optimizer="adam", head="softmax"):
+def compile_model(model: tf.keras.Model, learning_rate: float, optimizer: str | None = "adam",
+                  head: str = "softmax", recipe: dict | None = None) -> None:
+    """Compile with the recipe's optimizer and the head's loss (``recipe``: extra settings such as RMSProp's rho)."""
     if head == "attributes":  # sigmoid per attribute; class accuracy comes from ValidationScores
         loss, metrics = "binary_crossentropy", [tf.keras.metrics.BinaryAccuracy(name="attribute_accuracy")]
     else:  # categorical cross-entropy on integer labels
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
-    model.compile(optimizer=OPTIMIZERS[optimizer](learning_rate), loss=loss, metrics=metrics)
+    model.compile(optimizer=OPTIMIZERS[optimizer](learning_rate, recipe or {}), loss=loss, metrics=metrics)
 
 
-def predict_classes(model, dataset, x, head):
+def predict_classes(model: tf.keras.Model, dataset: Dataset, x: np.ndarray, head: str) -> np.ndarray:
     """Class predictions of ``model`` on ``x`` (attribute heads decoded with the dataset's table)."""
     return scoring.predict_classes(model, x, head, dataset.attribute_table, dataset.attribute_table_classes)
 
 
-def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e-3, force=False, verbose=2,
-          distribute="none", optimizer=None):
+def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_size: int = 64, seed: int = 0,
+          learning_rate: float = 0.001, force: bool = False, verbose: int = 2, distribute: str = "none",
+          optimizer: str | None = None) -> dict:
     """Train registered model ``name`` on ``dataset`` into run directory ``out``; return the metrics.
 
     An interrupted run in ``out`` with the same settings resumes from its last completed epoch.
@@ -99,7 +110,7 @@ def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e
     out, best_so_far, resuming = run.out, run.best_so_far, run.resuming
     with distribution.strategy(distribute).scope():
         model = models.build(name, dataset.input_shape, outputs)
-        compile_model(model, learning_rate, optimizer, head)
+        compile_model(model, learning_rate, optimizer, head, spec.training)
     checkpoint = out / runs.CHECKPOINT_FILE
     best_checkpoint = tf.keras.callbacks.ModelCheckpoint(
         str(checkpoint), monitor=monitor, mode="max", save_best_only=True, save_weights_only=True
@@ -155,7 +166,7 @@ def train(name, dataset, out, epochs=30, batch_size=64, seed=0, learning_rate=1e
     return metrics
 
 
-def load_model(run_dir):
+def load_model(run_dir: str | Path) -> tf.keras.Model:
     """The trained Keras model of a complete run."""
     path = Path(run_dir) / runs.MODEL_FILE
     try:

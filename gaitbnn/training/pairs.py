@@ -13,18 +13,27 @@ transfer (Sec. 4.2.3) freezes conv1, conv1-2 or conv1-3 of a source network;
 continuous update (Sec. 4.2.4) fine-tunes from the previous weights with a lower
 learning rate.
 """
+from __future__ import annotations
+
 import time
+from typing import TYPE_CHECKING
 
 import larq as lq
 import numpy as np
 import tensorflow as tf
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from gaitbnn.data.auth import AuthData
 
 MARGIN = 1.5
 CONTRASTIVE, CROSS_ENTROPY = "contrastive", "cross_entropy"
 LOSSES = (CONTRASTIVE, CROSS_ENTROPY)
 
 
-def contrastive_loss(margin=MARGIN):
+def contrastive_loss(margin: float = MARGIN) -> Callable:
     """Eq. 1 as a Keras loss on (y: 1 similar / 0 dissimilar, distance)."""
     def loss(y_true, distance):
         y = tf.cast(tf.reshape(y_true, [-1]), distance.dtype)
@@ -39,7 +48,7 @@ def contrastive_loss(margin=MARGIN):
 class PairDistance(tf.keras.layers.Layer):
     """Euclidean distance between two batches of embeddings, shape (batch, 1)."""
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         a, b = inputs
         return tf.sqrt(tf.reduce_sum(tf.square(a - b), axis=-1, keepdims=True) + 1e-12)
 
@@ -48,12 +57,12 @@ class PairDistance(tf.keras.layers.Layer):
 class PairDifference(tf.keras.layers.Layer):
     """|a - b| per embedding dimension (the cross-entropy head's input)."""
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         a, b = inputs
         return tf.abs(a - b)
 
 
-def siamese(embedding, loss=CONTRASTIVE):
+def siamese(embedding: tf.keras.Model, loss: str = CONTRASTIVE) -> tf.keras.Model:
     """The pair model around ``embedding`` (weights shared by both branches)."""
     a = tf.keras.Input(embedding.input_shape[1:], name="first")
     b = tf.keras.Input(embedding.input_shape[1:], name="second")
@@ -66,14 +75,14 @@ def siamese(embedding, loss=CONTRASTIVE):
     return tf.keras.Model([a, b], out, name=f"siamese_{embedding.name}_{loss}")
 
 
-def compile_pairs(model, loss, learning_rate):
+def compile_pairs(model: tf.keras.Model, loss: str, learning_rate: float) -> None:
     if loss == CONTRASTIVE:
         model.compile(tf.keras.optimizers.Adam(learning_rate), contrastive_loss())
     else:
         model.compile(tf.keras.optimizers.Adam(learning_rate), "binary_crossentropy")
 
 
-def similar(model, loss, xa, xb, batch_size=256):
+def similar(model: tf.keras.Model, loss: str, xa: np.ndarray, xb: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """True where the pair model judges (xa[i], xb[i]) the same person."""
     out = model.predict([xa, xb], batch_size=batch_size, verbose=0).reshape(-1)
     return out < MARGIN / 2 if loss == CONTRASTIVE else out >= 0.5
@@ -82,17 +91,18 @@ def similar(model, loss, xa, xb, batch_size=256):
 class EpochTimes(tf.keras.callbacks.Callback):
     """Wall seconds of each epoch (feature transfer's measured speed-up)."""
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self.seconds = []
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def fit_pairs(model, x, pairs, labels, epochs, batch_size=20, seed=0, callbacks=()):
+def fit_pairs(model: tf.keras.Model, x: np.ndarray, pairs: np.ndarray, labels: np.ndarray, epochs: int,
+              batch_size: int = 20, seed: int = 0, callbacks: tuple | list = ()) -> tuple:
     """Train the pair model on ``x[pairs[:, 0]], x[pairs[:, 1]]``; return (history, per-epoch seconds).
 
     ``callbacks``: more Keras callbacks, e.g. a run directory's (``runs.RunWriter.callbacks``).
@@ -104,7 +114,7 @@ def fit_pairs(model, x, pairs, labels, epochs, batch_size=20, seed=0, callbacks=
     return history.history, timer.seconds
 
 
-def softmax_classifier(embedding, classes):
+def softmax_classifier(embedding: tf.keras.Model, classes: int) -> tf.keras.Model:
     """The softmax baseline: the embedding network, then a softmax layer over the people."""
     x = tf.keras.layers.ReLU(name="embedding_relu")(embedding.output)
     out = lq.layers.QuantDense(classes, activation="softmax", name="softmax")(x)
@@ -113,14 +123,14 @@ def softmax_classifier(embedding, classes):
     return model
 
 
-def freeze(embedding, layer_names):
+def freeze(embedding: tf.keras.Model, layer_names: tuple | list) -> None:
     """Make ``layer_names`` (e.g. conv1, conv2) untrainable; recompile afterwards (Table 2: fconv1..fconv1-3)."""
     for name in layer_names:
         embedding.get_layer(name).trainable = False
     return embedding
 
 
-def probe_pairs(data, probes, rng, owner=None):
+def probe_pairs(data: AuthData, probes: np.ndarray, rng: np.random.Generator, owner: int = None) -> tuple:
     """Test pairs (enrolled indices, probe indices, same-person flags) of an ``AuthData``.
 
     Each probe is paired with a random training sample of its own person and one of another person
@@ -139,19 +149,21 @@ def probe_pairs(data, probes, rng, owner=None):
             np.repeat([True, False], len(genuine)))
 
 
-def test_accuracy(model, loss, data, seed=0):
+def test_accuracy(model: tf.keras.Model, loss: str, data: AuthData, seed: int = 0) -> float:
     """Pair accuracy of ``model`` over ``data``'s test samples (multi-class pairs, ``probe_pairs``)."""
     enrolled, probes, same = probe_pairs(data, data.test, np.random.default_rng(seed))
     return pair_accuracy(model, loss, data.images[enrolled], data.images[probes], same)
 
 
-def pair_accuracy(model, loss, x_enrolled, x_probe, same):
+def pair_accuracy(model: tf.keras.Model, loss: str, x_enrolled: np.ndarray, x_probe: np.ndarray,
+                  same: np.ndarray) -> float:
     """Fraction of (enrolled, probe) pairs judged correctly, ``same`` saying which pairs are the same person."""
     return float(np.mean(similar(model, loss, x_enrolled, x_probe) == same))
 
 
-def train_run(name, data_source, out, epochs=30, batch_size=20, learning_rate=1e-3, seed=0, pairs=2000, force=False,
-              split="windows"):
+def train_run(name: str, data_source: str, out: str | Path, epochs: int = 30, batch_size: int = 20,
+              learning_rate: float = 0.001, seed: int = 0, pairs: int = 2000, force: bool = False,
+              split: str = "windows") -> dict:
     """``gaitbnn train`` for an embedding network: multi-class contrastive training into run directory ``out``.
 
     The run directory has the contract of every run (``runs.RunWriter``): ``config.json`` with versions,

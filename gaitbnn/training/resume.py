@@ -9,6 +9,8 @@ learning-rate callbacks. Not restored: the plateau callback's patience counter
 and the shuffling order, so a resumed run ends close to, not bit-equal with,
 an uninterrupted one.
 """
+from __future__ import annotations
+
 import csv
 import io
 import shutil
@@ -23,7 +25,7 @@ BACKUP_DIR = "backup"
 RESUME_KEYS = ("model", "data", "epochs", "batch_size", "seed", "learning_rate", "distribute", "data_options")
 
 
-def completed_epoch(backup_dir):
+def completed_epoch(backup_dir: str | Path) -> int | None:
     """Index of the last epoch saved in a BackupAndRestore folder, or None when there is none."""
     backup_dir = Path(backup_dir)
     if not backup_dir.exists():
@@ -37,7 +39,7 @@ def completed_epoch(backup_dir):
         return None
 
 
-def trim_history(history_csv, last_epoch, monitor="val_accuracy"):
+def trim_history(history_csv: str | Path, last_epoch: int, monitor: str = "val_accuracy") -> float | None:
     """Keep the rows of epochs 0..``last_epoch``; return the best value of ``monitor`` among them."""
     path = Path(history_csv)
     if not path.exists():
@@ -55,7 +57,7 @@ def trim_history(history_csv, last_epoch, monitor="val_accuracy"):
     return max(values) if values else None
 
 
-def discard(out):
+def discard(out: str | Path) -> None:
     shutil.rmtree(Path(out) / BACKUP_DIR, ignore_errors=True)
 
 
@@ -66,7 +68,7 @@ class ReduceLROnPlateauFrom(tf.keras.callbacks.ReduceLROnPlateau):
         super().__init__(**kwargs)
         self.initial_best = initial_best
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         super().on_train_begin(logs)
         if self.initial_best is not None:
             self.best = self.initial_best

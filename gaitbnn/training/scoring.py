@@ -6,7 +6,10 @@ Eq. 5.2.6), computed with scikit-learn. An attribute head's sigmoid output is
 decoded to the class of the nearest attribute vector of the training set
 (Euclidean distance; LARa's nearest-neighbour decoding, thesis Sec. 4.2).
 """
+from __future__ import annotations
+
 import textwrap
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -14,17 +17,21 @@ from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score
 
 from gaitbnn import runs
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 CONFUSION_FILE = "confusion_matrix.png"
 
 
-def decode_attributes(scores, table, table_classes):
+def decode_attributes(scores: np.ndarray, table: np.ndarray, table_classes: np.ndarray) -> np.ndarray:
     """The class of the ``table`` row nearest to each row of ``scores`` (ties: the first row)."""
     scores, table = np.asarray(scores, np.float32), np.asarray(table, np.float32)
     distances = ((scores[:, None, :] - table[None, :, :]) ** 2).sum(axis=2)
     return np.asarray(table_classes)[np.argmin(distances, axis=1)]
 
 
-def predict_classes(model, x, head="softmax", table=None, table_classes=None, batch_size=256):
+def predict_classes(model: tf.keras.Model, x: np.ndarray, head: str = "softmax", table: np.ndarray = None,
+                    table_classes: np.ndarray = None, batch_size: int = 256) -> np.ndarray:
     """Predicted class per window: argmax of a softmax head, nearest attribute vector of an attribute head."""
     outputs = model.predict(x, batch_size=batch_size, verbose=0)
     if head == "attributes":
@@ -32,7 +39,7 @@ def predict_classes(model, x, head="softmax", table=None, table_classes=None, ba
     return np.argmax(outputs, axis=1)
 
 
-def scores(y_true, y_pred):
+def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     """{'accuracy', 'mean_f1', 'weighted_f1'} of integer labels."""
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
@@ -52,13 +59,13 @@ class ValidationScores(tf.keras.callbacks.Callback):
         super().__init__()
         self.x, self.y, self.head, self.table, self.table_classes = x, y, head, table, table_classes
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         predicted = predict_classes(self.model, self.x, self.head, self.table, self.table_classes)
         for key, value in scores(self.y, predicted).items():
             logs["val_" + key] = value
 
 
-def plot_confusion(y_true, y_pred, class_names, path, title):
+def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: list, path: str | Path, title: str) -> None:
     """Confusion matrix (rows: true class, counts) as a PNG, written atomically."""
     import matplotlib
 
