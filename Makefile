@@ -42,6 +42,10 @@ reproduce-siamese: venv
 	$(BIN)/gaitbnn reproduce siamese --data $(DATA) $(if $(ATTACKERS),--attackers $(ATTACKERS)) \
 		$(if $(TRANSFER),--transfer-from $(TRANSFER)) $(if $(EPOCHS),--epochs $(EPOCHS))
 
+# Any other registered experiment (gaitbnn reproduce --help): make reproduce-NAME [DATA=...] [EPOCHS=N] [ARGS="..."]
+reproduce-%: venv
+	$(BIN)/gaitbnn reproduce $* --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS)) $(ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info
 

@@ -229,6 +229,11 @@ def test_cli_trains_and_exports_for_on_device_training(tmp_path):
                                        "--out", str(run)])
     assert result.exit_code == 0, result.output
     assert "test pair accuracy" in result.output and (run / "metrics.json").exists()
+    # the run contract of every model: versions in config.json, history.csv, curves, no backup left
+    config = json.loads((run / "config.json").read_text())
+    assert config["versions"]["larq"] and config["family"] == "auth" and config["split"] == "windows"
+    assert (run / "history.csv").read_text().startswith("epoch,loss") and (run / "training_curves.png").exists()
+    assert not (run / "backup").exists()
     recorded = json.loads((run / "metrics.json").read_text())["test_accuracy"]
     result = CliRunner().invoke(main, ["evaluate", str(run)])
     assert result.exit_code == 0 and f"test pair accuracy {100 * recorded:.2f}%" in result.output, result.output
