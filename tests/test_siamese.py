@@ -246,3 +246,33 @@ def test_cli_trains_and_exports_for_on_device_training(tmp_path):
     refused = CliRunner().invoke(main, ["export", "bipedalnet", "--target", "train", "--out", str(tmp_path / "no")])
     assert refused.exit_code == 1 and "--target train is not for bipedalnet" in refused.output
     assert not (tmp_path / "no").exists()
+
+
+def test_paper_table2_is_target_rows_and_source_columns():
+    """MM'19 Table 2: a row's gain/loss is its mean over sources minus its TARGET's from-scratch accuracy."""
+    from gaitbnn.experiments import load_config
+    from gaitbnn.experiments.siamese import paper_table2
+
+    config = load_config("siamese_tables")
+    scratch = {r["dataset"]: r["binary_contrastive"] for r in config["table1"]["rows"] if r["model"] == "lenet4"}
+    for row in config["table2"]["rows"]:
+        mean = np.mean([row[f"from_{s}"] for s in ("mcgill", "idnet", "zju")])
+        assert mean - scratch[row["target"]] == pytest.approx(row["gain_loss_percent"] / 100, abs=0.0015), row
+    printed = paper_table2(config["table2"])
+    assert list(printed.columns) == ["target", "frozen", "from McGill", "from IDNet", "from ZJU",
+                                     "gain/loss vs scratch"]
+    assert printed.iloc[0].tolist() == ["McGill", "fconv1-3", "0.933", "0.903", "0.907", "-5.2%"]
+
+
+def test_continuous_update_reports_the_mean_over_fine_tuning_epochs():
+    """Sec. 4.2.4 reports "the mean acceptance percentage over all fine-tuning epochs", not the last epoch."""
+    from gaitbnn.experiments import siamese as experiment
+
+    data = auth.load("synthetic:users=3,sessions=2,seconds=40,drift=0.5", seed=0)
+    setting = dict(owners=1, epochs=3, batch_size=20, learning_rate=1e-3, update_learning_rate=1e-4,
+                   update_data_fraction=0.2)
+    (row,) = experiment.continuous_update(data, setting, 0, np.random.default_rng(0)).to_dict("records")
+    per_epoch = [float(v) for v in row["per fine-tuning epoch"].split(", ")]
+    assert len(per_epoch) == 3
+    assert row["acceptance after, mean over fine-tuning epochs"] == pytest.approx(np.mean(per_epoch), abs=1e-3)
+    assert row["acceptance after, last epoch"] == pytest.approx(per_epoch[-1], abs=1e-3)

@@ -9,6 +9,12 @@ lambda_n = p(y | H1) / p(y | H0) (H0: the owner, H1: an impostor) by
 Phi(z) / (1 - Phi(z)) (Eq. 4-5). Wald's thresholds A = (1 - beta) / alpha and
 B = beta / (1 - alpha) decide: accept when lambda_n <= B, reject when
 lambda_n >= A, otherwise continue (Eq. 6). The product is kept in log space.
+
+One likelihood factor per observation is the consistent reading of Eq. 4-5. Read
+literally, Eq. 5 would push an observation judged similar toward rejection, against
+the paper's own text that "consecutive decisions of acceptance ... shrink
+multiplicatively" the ratio toward the acceptance threshold; the factor above shrinks
+lambda_n for every similar observation (d_i < mu) and grows it for every dissimilar one.
 """
 from __future__ import annotations
 
