@@ -80,3 +80,21 @@ def test_cli_bad_activity_inputs_are_one_line(tmp_path, argv, fragment):
     assert fragment in result.output and "Traceback" not in result.output
     assert len([line for line in lines if line.startswith("Error")]) == 1
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_thesis_test_tables_sit_beside_our_test_metrics():
+    """Tables 5.3.8 / 5.3.9 (the thesis' test wF1) are what our test-subject wF1 is printed beside."""
+    from gaitbnn.experiments import btcnn, load_config
+
+    config = load_config("btcnn_tables")
+    assert {r["table"] for r in config["test_rows"]} == {"Table 5.3.8", "Table 5.3.9"}
+    assert len(config["test_rows"]) == 16  # 2 sensor sets x 2 heads x Conv[1]..Conv[1-4]
+    measured = [{"sensors": "mbientlab", "model": "btcnn-conv1", "learning_rate": 1e-4, "thesis_learning_rate": 1e-4,
+                 "weighted_f1": 0.5, "test_accuracy": 0.6, "val_accuracy": 0.7, "mean_f1": 0.4, "head": "softmax"}]
+    test = btcnn.test_side_by_side(measured)
+    row = test[(test["config"] == "Conv[1]") & (test["head"] == "softmax") & (test["sensors"] == "mbientlab")].iloc[0]
+    assert row["test wF1 (thesis / measured)"] == "0.755 / 0.500" and row["thesis table"] == "Table 5.3.8"
+    training = btcnn.side_by_side(measured)
+    conv1 = training[(training["config"] == "Conv[1]") & (training["head"] == "softmax")
+                     & (training["lr"] == "0.0001") & (training["sensors"] == "mbientlab")].iloc[0]
+    assert conv1["Acc (thesis training / measured validation)"] == "0.714 / 0.700"  # Table 5.3.5 is a training table

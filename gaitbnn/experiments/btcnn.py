@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 CONFIGS = ["tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3", "btcnn-conv1-4"]
 HEADS = {"softmax": "", "attributes": "-attr"}
+REPORTED = ("test_accuracy", "val_accuracy", "mean_f1", "weighted_f1", "params", "binary_params", "synthetic",
+            "data_description")
 
 
 def setting_for(data: str, given: dict | None = None) -> dict:
@@ -76,13 +78,31 @@ def train_grid(out: str | Path, setting: dict) -> tuple:
                 timer.step(len(results) + 1)
                 results.append({"sensors": sensors, "head": head, "model": name, "learning_rate": lr,
                                 "thesis_learning_rate": setting.get("compare_with_learning_rate", lr),
-                                **{k: metrics[k] for k in ("test_accuracy", "mean_f1", "weighted_f1", "params",
-                                                           "binary_params", "synthetic", "data_description")}})
+                                **{k: metrics.get(k) for k in REPORTED}})
     return sensors, results
 
 
+def test_side_by_side(measured: list) -> pd.DataFrame:
+    """Tables 5.3.8 / 5.3.9 (the thesis' test wF1 of each configuration's best run) beside our test-subject wF1,
+    measured at the thesis' learning rate for that configuration (or the one we ran, said so)."""
+    found = {}
+    for m in measured:
+        found.setdefault((m["sensors"], m["model"]), []).append(m)
+    rows = []
+    for p in load_config("btcnn_tables")["test_rows"]:
+        runs_ = found.get((p["sensors"], p["model"]), [])
+        m = next((r for r in runs_ if r["thesis_learning_rate"] == p["learning_rate"]), runs_[0] if runs_ else None)
+        ran_at = f" (run at {m['learning_rate']:g})" if m and m["learning_rate"] != p["learning_rate"] else ""
+        rows.append({"sensors": p["sensors"], "head": p["head"], "config": p["config"],
+                     "lr": f"{p['learning_rate']:g}{ran_at}",
+                     "test wF1 (thesis / measured)": f"{p['test_weighted_f1']:.3f} / {_fmt(m and m['weighted_f1'])}",
+                     "thesis table": p["table"]})
+    return pd.DataFrame(rows)
+
+
 def side_by_side(measured: list) -> pd.DataFrame:
-    """One row per thesis row (and per measured run the thesis has no row for): paper / measured."""
+    """One row per row of Tables 5.3.2-5.3.7, the thesis' TRAINING results, beside our validation accuracy
+    (and our test metrics, for the runs the thesis has no row for)."""
     paper = load_config("btcnn_tables")["rows"]
     found = {(m["sensors"], m["model"], m["thesis_learning_rate"]): m for m in measured}
     rows = []
@@ -91,17 +111,17 @@ def side_by_side(measured: list) -> pd.DataFrame:
         ran_at = f" (run at {m['learning_rate']:g})" if m and m["learning_rate"] != p["learning_rate"] else ""
         rows.append({
             "sensors": p["sensors"], "head": p["head"], "config": p["config"], "lr": f"{p['learning_rate']:g}{ran_at}",
-            "Acc (thesis / measured)": f"{p['accuracy']:.3f} / {_fmt(m and m['test_accuracy'])}",
-            "mF1 (thesis / measured)": f"{p['mean_f1']:.3f} / {_fmt(m and m['mean_f1'])}",
-            "wF1 (thesis / measured)": f"{p['weighted_f1']:.3f} / {_fmt(m and m['weighted_f1'])}",
+            "Acc (thesis training / measured validation)": f"{p['accuracy']:.3f} / {_fmt(m and m.get('val_accuracy'))}",
+            "mF1 (thesis training)": f"{p['mean_f1']:.3f}", "wF1 (thesis training)": f"{p['weighted_f1']:.3f}",
+            "measured test Acc / wF1": f"{_fmt(m and m['test_accuracy'])} / {_fmt(m and m['weighted_f1'])}",
             "thesis table": p["table"],
         })
     for m in found.values():  # runs the thesis has no row for (a .npz, another learning rate)
         rows.append({
             "sensors": m["sensors"], "head": m["head"], "config": m["model"], "lr": f"{m['learning_rate']:g}",
-            "Acc (thesis / measured)": f"- / {_fmt(m['test_accuracy'])}",
-            "mF1 (thesis / measured)": f"- / {_fmt(m['mean_f1'])}",
-            "wF1 (thesis / measured)": f"- / {_fmt(m['weighted_f1'])}",
+            "Acc (thesis training / measured validation)": f"- / {_fmt(m.get('val_accuracy'))}",
+            "mF1 (thesis training)": "-", "wF1 (thesis training)": "-",
+            "measured test Acc / wF1": f"{_fmt(m['test_accuracy'])} / {_fmt(m['weighted_f1'])}",
             "thesis table": "-",
         })
     frame = pd.DataFrame(rows)
@@ -136,10 +156,15 @@ def reproduce(settings: dict) -> Report:
                      f"(rho 0.9), batch {setting['batch_size']}, {setting['epochs']} epochs, learning rates "
                      f"{', '.join(f'{lr:g}' for lr in setting['learning_rates'])}, seed {setting['seed']}.{reduced}")
     frame = side_by_side(measured)
-    note = " ".join(notes) + (" Thesis values are the means of its runs (Tables 5.3.2-5.3.7); '-' means not "
-                              "run here. Metrics on the test subjects; attribute heads decoded by the nearest "
-                              "attribute vector.")
-    text = writer.table(frame, "tables", "BtCNN thesis Tables 5.3.2-5.3.7: thesis / measured", note)
+    note = " ".join(notes) + (" Tables 5.3.2-5.3.7 are the thesis' 'Binary training results' (means of its runs); "
+                              "its test results are Tables 5.3.8 / 5.3.9 (wF1 of each configuration's best run). "
+                              "'-' means not run here. Measured test metrics are on the test subjects; attribute "
+                              "heads decoded by the nearest attribute vector.")
+    text = writer.table(test_side_by_side(measured), "test_tables",
+                        "BtCNN thesis Tables 5.3.8 / 5.3.9 (test wF1 of each configuration's best run) / measured "
+                        "test-subject wF1", note)
+    text += "\n" + writer.table(frame, "tables", "BtCNN thesis Tables 5.3.2-5.3.7 (the thesis' TRAINING results) / "
+                                "measured validation accuracy and test metrics", note)
     text += "\n" + writer.table(lara_paper_table(), "table5_3_1", "Table 5.3.1: the LARa paper's tCNN (MoCap)",
                                 "For reference; the thesis' float tCNN rows above are its own re-training.")
     results = {"data": sources, "seed": settings.get("seed", 0), "lara_protocol": protocol, "runs": measured}
