@@ -209,6 +209,14 @@ def _learning_rates(ctx, param, value):
     return rates
 
 
+def _owners(ctx: click.Context, param: click.Parameter, value: str | None) -> str | int | None:
+    if value is None or value == "all":
+        return value
+    if not value.isdigit() or int(value) < 1:
+        raise click.BadParameter(f"'{value}': give 'all' or a number of people (1 or more)")
+    return int(value)
+
+
 def _names(ctx, param, value):
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -231,9 +239,10 @@ EXPERIMENT_OPTIONS = {
                                                 "data)."),
     "window": lambda: click.Option(["--window"], type=click.IntRange(min=5), default=None,
                                    help="Window length T in time steps (default: the sensor set's)."),
-    "owners": lambda: click.Option(["--owners"], type=click.IntRange(min=1), default=None,
-                                   help="How many people are trained as owners (binary-class, transfer, attacks, "
-                                        "update) and averaged over.  Default: the experiment config's."),
+    "owners": lambda: click.Option(["--owners"], callback=_owners, default=None,
+                                   help="'all' (the paper: a model per person) or how many people, sampled with the "
+                                        "seed, are trained as owners and averaged over.  Default: the experiment "
+                                        "config's ('all' on real data)."),
     "pairs": lambda: click.Option(["--pairs"], type=click.IntRange(min=2), default=None,
                                   help="Training pairs per class of pair in the multi-class setting.  Default: the "
                                        "experiment config's."),

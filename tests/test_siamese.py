@@ -276,3 +276,19 @@ def test_continuous_update_reports_the_mean_over_fine_tuning_epochs():
     assert len(per_epoch) == 3
     assert row["acceptance after, mean over fine-tuning epochs"] == pytest.approx(np.mean(per_epoch), abs=1e-3)
     assert row["acceptance after, last epoch"] == pytest.approx(per_epoch[-1], abs=1e-3)
+
+
+def test_binary_class_owners_are_everyone_or_a_seeded_sample_tested_on_the_entire_test_set():
+    from gaitbnn.authentication import protocol
+
+    data = auth.load("synthetic:users=6,seconds=40", seed=0)
+    assert protocol.owners_of(data, "all") == list(range(6)) == protocol.owners_of(data, 9)
+    sample = protocol.owners_of(data, 3, seed=5)
+    assert len(sample) == 3 and sample == protocol.owners_of(data, 3, seed=5)  # seeded
+    assert len({tuple(protocol.owners_of(data, 3, seed=s)) for s in range(6)}) > 1  # a random sample, not the first 3
+    rng = np.random.default_rng(0)
+    enrolled, probes, same = pairs.probe_pairs(data, data.test, rng, owner=2, balanced=False)
+    assert len(probes) == len(data.test) and same.sum() == (data.y[data.test] == 2).sum()  # the entire test set
+    enrolled, probes, same = pairs.probe_pairs(data, data.test, rng, owner=2)
+    assert same.sum() == (~same).sum()  # balanced: as many impostors as genuine probes
+    assert (data.y[enrolled] == 2).all() and set(data.y[probes[~same]]) <= set(range(6)) - {2}

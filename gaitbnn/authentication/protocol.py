@@ -35,9 +35,12 @@ def indexed_pair_accuracy(model: tf.keras.Model, loss: str, x: np.ndarray, enrol
     return pairs.pair_accuracy(model, loss, x[enrolled], x[probes], same)
 
 
-def owners_of(data: AuthData, count: int) -> list:
-    """The people trained as owners (the first ``count`` in sorted order)."""
-    return list(range(min(count, data.classes)))
+def owners_of(data: AuthData, count: int | str, seed: int = 0) -> list:
+    """The people trained as owners: every person (``"all"``, the paper's "a model is trained for each
+    individual"), or a seeded random sample of ``count`` of them, in sorted order."""
+    if count == "all" or int(count) >= data.classes:
+        return list(range(data.classes))
+    return sorted(int(i) for i in np.random.default_rng(seed).choice(data.classes, size=int(count), replace=False))
 
 
 def binary_subset(data: AuthData, fraction: float, seed: int) -> np.ndarray:

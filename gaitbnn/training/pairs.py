@@ -130,12 +130,14 @@ def freeze(embedding: tf.keras.Model, layer_names: tuple | list) -> None:
     return embedding
 
 
-def probe_pairs(data: AuthData, probes: np.ndarray, rng: np.random.Generator, owner: int = None) -> tuple:
+def probe_pairs(data: AuthData, probes: np.ndarray, rng: np.random.Generator, owner: int | None = None,
+                balanced: bool = True) -> tuple:
     """Test pairs (enrolled indices, probe indices, same-person flags) of an ``AuthData``.
 
     Each probe is paired with a random training sample of its own person and one of another person
     (balanced); with ``owner``, the owner's probes are paired with the owner's training samples (genuine)
-    and as many other people's probes with them too (impostors).
+    and as many other people's probes with them too (impostors), or, with ``balanced=False``, every other
+    person's probe (the paper's "entire test set").
     """
     train_y = data.y[data.train]
     if owner is None:
@@ -144,9 +146,10 @@ def probe_pairs(data: AuthData, probes: np.ndarray, rng: np.random.Generator, ow
         return np.array(same + other), np.concatenate([probes, probes]), np.repeat([True, False], len(probes))
     enrolled = data.train[train_y == owner]
     genuine = probes[data.y[probes] == owner]
-    impostors = rng.choice(probes[data.y[probes] != owner], size=len(genuine), replace=False)
-    return (rng.choice(enrolled, size=2 * len(genuine)), np.concatenate([genuine, impostors]),
-            np.repeat([True, False], len(genuine)))
+    others = probes[data.y[probes] != owner]
+    impostors = rng.choice(others, size=len(genuine), replace=False) if balanced else others
+    return (rng.choice(enrolled, size=len(genuine) + len(impostors)), np.concatenate([genuine, impostors]),
+            np.concatenate([np.ones(len(genuine), bool), np.zeros(len(impostors), bool)]))
 
 
 def test_accuracy(model: tf.keras.Model, loss: str, data: AuthData, seed: int = 0) -> float:
