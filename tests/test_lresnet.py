@@ -44,7 +44,7 @@ def test_binary_variant_binarizes_only_the_residual_stages_primary_convolutions(
               if getattr(getattr(layer, "kernel_quantizer", None), "precision", 32) == 1]
     assert len(binary) == 16 * 3  # three convolutions per bottleneck, 16 bottlenecks
     assert all(n.startswith("stage") and n.endswith("_primary") and "shortcut" not in n for n in binary)
-    for kept in ("stem", "classifier_primary", "stage1_block1_shortcut_primary"):
+    for kept in ("stem", "classifier", "stage1_block1_shortcut_primary"):
         assert getattr(model.get_layer(kept), "kernel_quantizer", None) is None
 
 

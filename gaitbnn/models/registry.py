@@ -33,6 +33,7 @@ class Reference:
     name: str
     input_shape: tuple[int, ...]
     classes: int
+    options: tuple = ()  # (keyword, value) pairs for the constructor, e.g. (("ghost_classifier", True),)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class ModelSpec:
 
 
 IMAGENET = Reference("imagenet", _lresnet.IMAGENET_SHAPE, _lresnet.IMAGENET_CLASSES)  # L-ResNet-50 Table 4
+# The Ghost networks' Table 4 configuration: their classifier a Ghost module too (13.0M; see models/lresnet.py).
+IMAGENET_GHOST = Reference("imagenet", _lresnet.IMAGENET_SHAPE, _lresnet.IMAGENET_CLASSES,
+                           (("ghost_classifier", True),))
 
 
 def _embedding_constructor(builder):
@@ -90,7 +94,8 @@ _SPECS = {
         *_activity_specs(),
         *(ModelSpec(name, constructor, _lresnet.INPUT_SHAPE, _lresnet.CLASSES, paper, description, GEI,
                     training=dict(recipes.LRESNET),
-                    binary_ops=binary_ops, test_shape=(32, 32, 1), reference=IMAGENET)
+                    binary_ops=binary_ops, test_shape=(32, 32, 1),
+                    reference=IMAGENET if name == "resnet50" else IMAGENET_GHOST)
           for name, constructor, paper, description, binary_ops in (
               ("resnet50", _lresnet.plain_resnet50, "L-ResNet-50 Table 4 (ResNet-50)", "ResNet-50 on GEIs", 0),
               ("lresnet50", _lresnet.lresnet50, "L-ResNet-50 Table 4 (L-ResNet-50)",
@@ -126,20 +131,21 @@ def get_spec(name: str) -> ModelSpec:
         raise InputError(f"unknown model '{name}': choose one of {', '.join(_SPECS)} (see 'gaitbnn models')") from None
 
 
-def build(name: str, input_shape: tuple | None = None, classes: int | None = None) -> tf.keras.Model:
+def build(name: str, input_shape: tuple | None = None, classes: int | None = None, **options) -> tf.keras.Model:
     """Build a fresh model by name; defaults are the paper's input shape and class count.
 
     ``classes`` is the number of outputs: classes, or attributes for an attribute head.
     """
     spec = get_spec(name)
-    return spec.constructor(input_shape=tuple(input_shape or spec.input_shape), classes=int(classes or spec.classes))
+    return spec.constructor(input_shape=tuple(input_shape or spec.input_shape), classes=int(classes or spec.classes),
+                            **options)
 
 
 def reference_counts(name: str) -> dict:
     """Parameters and multiply-accumulates of ``name`` at its paper's reference configuration (built once)."""
     reference = get_spec(name).reference
     if name not in _REFERENCE_COUNTS:
-        model = build(name, reference.input_shape, reference.classes)
+        model = build(name, reference.input_shape, reference.classes, **dict(reference.options))
         _REFERENCE_COUNTS[name] = {"input_shape": list(reference.input_shape), "classes": reference.classes,
                                    **count_params(model), "flops": count_flops(model)}
     return _REFERENCE_COUNTS[name]
