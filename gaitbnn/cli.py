@@ -239,6 +239,10 @@ EXPERIMENT_OPTIONS = {
                                                 "data)."),
     "window": lambda: click.Option(["--window"], type=click.IntRange(min=5), default=None,
                                    help="Window length T in time steps (default: the sensor set's)."),
+    "init": lambda: click.Option(["--init"], type=click.Choice(["scratch", "tcnn"]), default="scratch",
+                                 show_default=True,
+                                 help="'tcnn': each BtCNN starts from the trained float tCNN of its head and "
+                                      "learning rate (the thesis' reading); 'scratch': from random weights."),
     "owners": lambda: click.Option(["--owners"], callback=_owners, default=None,
                                    help="'all' (the paper: a model per person) or how many people, sampled with the "
                                         "seed, are trained as owners and averaged over.  Default: the experiment "

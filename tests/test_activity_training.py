@@ -98,3 +98,29 @@ def test_thesis_test_tables_sit_beside_our_test_metrics():
     conv1 = training[(training["config"] == "Conv[1]") & (training["head"] == "softmax")
                      & (training["lr"] == "0.0001") & (training["sensors"] == "mbientlab")].iloc[0]
     assert conv1["Acc (thesis training / measured validation)"] == "0.714 / 0.700"  # Table 5.3.5 is a training table
+
+
+def test_btcnn_can_start_from_the_trained_tcnn(tmp_path):
+    """Thesis Sec. 5.3.2: the trained tCNN "is going to be trained again, then the weight will be binarized"."""
+    from gaitbnn import models
+    from gaitbnn.training import fit
+
+    tcnn, btcnn = models.build("tcnn", (24, 6)), models.build("btcnn-conv1-2", (24, 6))
+    assert fit.transfer_weights(btcnn, tcnn) == ["conv1", "conv2", "conv3", "conv4", "fc1", "fc2", "fc3"]
+    float_conv1 = tcnn.get_layer("conv1").get_weights()[0]  # (5, 1, 1, 64) on the [0, 1] input
+    spread = btcnn.get_layer("conv1").get_weights()[0]  # (5, 1, 32, 64) on its thermometer code
+    np.testing.assert_allclose(spread.sum(axis=2, keepdims=True), float_conv1, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(btcnn.get_layer("conv2").get_weights()[0], tcnn.get_layer("conv2").get_weights()[0])
+    np.testing.assert_array_equal(btcnn.get_layer("fc1").get_weights()[1], tcnn.get_layer("fc1").get_weights()[1])
+    out = tmp_path / "repro"
+    result = CliRunner().invoke(main, ["reproduce", "btcnn", "--data", "synthetic:seconds=3", "--epochs", "1",
+                                       "--batch-size", "32", "--window", "24", "--models", "tcnn,btcnn-conv1",
+                                       "--learning-rates", "1e-3", "--init", "tcnn", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "mbientlab" / "btcnn-conv1-lr0.001" / "config.json").read_text())
+    assert config["initialized_from"] == str(out / "mbientlab" / "tcnn-lr0.001")
+    assert "initialized from the trained float tCNN" in result.output
+    refused = CliRunner().invoke(main, ["reproduce", "btcnn", "--data", "synthetic:seconds=3", "--epochs", "1",
+                                        "--window", "24", "--models", "btcnn-conv1", "--init", "tcnn", "--out",
+                                        str(tmp_path / "other")])
+    assert refused.exit_code == 1 and "include tcnn in --models" in refused.output

@@ -69,7 +69,7 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in [
                "gaitbnn.experiments.btcnn", "btcnn_tables",
                tuple(f"{m}{h}" for h in ("", "-attr") for m in ("tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3",
                                                                 "btcnn-conv1-4")),
-               ("batch_size", "learning_rates", "window", "lara_protocol"),
+               ("batch_size", "learning_rates", "window", "lara_protocol", "init"),
                many_sources=True,
                tiny=("--data", "synthetic:seconds=3", "--epochs", "1", "--batch-size", "32",
                      "--window", "24", "--models", "tcnn,btcnn-conv1-4")),

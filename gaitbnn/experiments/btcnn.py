@@ -15,6 +15,7 @@ import pandas as pd
 
 from gaitbnn import runs
 from gaitbnn.data import activity
+from gaitbnn.errors import InputError
 from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
 from gaitbnn.models import recipes
 from gaitbnn.progress import Progress
@@ -53,6 +54,7 @@ def train_grid(out: str | Path, setting: dict) -> tuple:
         dataset.problems.warn()
     sensors = dataset.options.get("sensors") or "npz"
     chosen = setting.get("models")
+    init = setting.get("init") or "scratch"  # "tcnn": each BtCNN starts from the trained float tCNN (thesis)
     names = [c + h for h in HEADS.values() for c in CONFIGS if not chosen or c + h in chosen]
     total = len(names) * len(setting["learning_rates"])
     timer = Progress(total, f"[btcnn] {sensors} runs", every=0)
@@ -65,15 +67,23 @@ def train_grid(out: str | Path, setting: dict) -> tuple:
             for lr in setting["learning_rates"]:
                 run_dir = Path(out) / sensors / f"{name}-lr{lr:g}"
 
-                def train(name=name, lr=lr, run_dir=run_dir):
+                source = Path(out) / sensors / f"tcnn{suffix}-lr{lr:g}"
+                initial = source if init == "tcnn" and config != "tcnn" else None
+                if initial and not (source / "metrics.json").exists():
+                    raise InputError(f"--init tcnn: {name} starts from the trained tcnn{suffix}, which was not "
+                                     f"trained in {source.parent}: include tcnn{suffix} in --models")
+
+                def train(name=name, lr=lr, run_dir=run_dir, initial=initial):
                     print(f"[{name} lr {lr:g}] training on {sensors} ({len(dataset.y_train)} windows, "
-                          f"{setting['epochs']} epochs, batch {setting['batch_size']})", flush=True)
+                          f"{setting['epochs']} epochs, batch {setting['batch_size']}"
+                          + (f", from {initial}" if initial else "") + ")", flush=True)
                     return fit.train(name, dataset, run_dir, epochs=setting["epochs"],
                                      batch_size=setting["batch_size"], seed=seed, learning_rate=lr, force=True,
-                                     verbose=setting.get("verbose", 2))
+                                     verbose=setting.get("verbose", 2), initial_weights=initial)
 
                 expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=seed,
-                                learning_rate=lr, batch_size=setting["batch_size"], data_options=dataset.options)
+                                learning_rate=lr, batch_size=setting["batch_size"], data_options=dataset.options,
+                                initialized_from=str(initial) if initial else "scratch")
                 metrics = train_or_reuse(run_dir, expected, train, setting.get("force", False), f"{name} lr {lr:g}")
                 timer.step(len(results) + 1)
                 results.append({"sensors": sensors, "head": head, "model": name, "learning_rate": lr,
@@ -152,7 +162,10 @@ def reproduce(settings: dict) -> Report:
         warning = "**SYNTHETIC data, not LARa: the measured values are not comparable to the thesis'.** " \
             if synthetic else ""
         reduced = (f" Reduced setting for 2 CPU cores: {setting['why']}." if setting["reduced"] else "")
-        notes.append(f"{warning}{sensors}: {rows[0]['data_description']} (LARa protocol: {protocol}). RMSProp "
+        start = ("each BtCNN initialized from the trained float tCNN of its head and learning rate (the thesis' "
+                 "reading)" if setting.get("init") == "tcnn" else "every model trained from scratch (--init tcnn: "
+                 "from the trained float tCNN, as the thesis)")
+        notes.append(f"{warning}{sensors}: {rows[0]['data_description']} (LARa protocol: {protocol}; {start}). RMSProp "
                      f"(rho 0.9), batch {setting['batch_size']}, {setting['epochs']} epochs, learning rates "
                      f"{', '.join(f'{lr:g}' for lr in setting['learning_rates'])}, seed {setting['seed']}.{reduced}")
     frame = side_by_side(measured)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import tensorflow as tf
 
 from gaitbnn import models, runs
@@ -25,8 +26,6 @@ from gaitbnn.training import distribute as distribution
 from gaitbnn.training import resume, scoring
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from gaitbnn.data.dataset import Dataset
 
 tf.get_logger().setLevel("ERROR")  # AutoGraph notes on larq's QuantizedVariable are not for users
@@ -61,11 +60,12 @@ def predict_classes(model: tf.keras.Model, dataset: Dataset, x: np.ndarray, head
 
 def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_size: int = 64, seed: int = 0,
           learning_rate: float = 0.001, force: bool = False, verbose: int = 2, distribute: str = "none",
-          optimizer: str | None = None) -> dict:
+          optimizer: str | None = None, initial_weights: str | Path | None = None) -> dict:
     """Train registered model ``name`` on ``dataset`` into run directory ``out``; return the metrics.
 
     An interrupted run in ``out`` with the same settings resumes from its last completed epoch.
-    ``optimizer`` defaults to the model's paper's (``ModelSpec.training``).
+    ``optimizer`` defaults to the model's paper's (``ModelSpec.training``). ``initial_weights``: a complete
+    run whose model's weights start this one where layers match (``transfer_weights``).
     """
     spec = models.get_spec(name)
     head = spec.head
@@ -98,6 +98,7 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
         "head": head,
         "monitor": monitor,
         "data_options": dataset.options,
+        "initialized_from": str(initial_weights) if initial_weights else "scratch",
         "split": dataset.options.get("split", "dataset protocol"),
         "data_summary": dataset.summary,
         "data_problems": dataset.problems.as_list(),
@@ -110,6 +111,8 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
     out, best_so_far, resuming = run.out, run.best_so_far, run.resuming
     with distribution.strategy(distribute).scope():
         model = models.build(name, dataset.input_shape, outputs)
+        if initial_weights and not resuming:
+            transfer_weights(model, load_model(initial_weights))
         compile_model(model, learning_rate, optimizer, head, spec.training)
     checkpoint = out / runs.CHECKPOINT_FILE
     best_checkpoint = tf.keras.callbacks.ModelCheckpoint(
@@ -164,6 +167,33 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
     }
     run.finish(metrics)
     return metrics
+
+
+def transfer_weights(model: tf.keras.Model, source: tf.keras.Model) -> list:
+    """Start ``model`` from ``source``'s weights (BtCNN thesis Sec. 5.3.2: the trained tCNN "is going to be trained
+    again, then the weight will be binarized"); return the names of the layers that received weights.
+
+    A layer takes the weights of ``source``'s layer of the same name when their shapes match; a binary layer
+    without a bias takes the float kernel alone; a kernel over a thermometer-coded input (``levels`` channels
+    standing for one) takes the float kernel spread evenly over the levels. Other layers (BatchNorm) keep theirs.
+    """
+    sources = {layer.name: layer.get_weights() for layer in source.layers if layer.get_weights()}
+    moved = []
+    for layer in model.layers:
+        mine, theirs = layer.get_weights(), sources.get(layer.name)
+        if not mine or not theirs:
+            continue
+        if [w.shape for w in mine] == [w.shape for w in theirs]:
+            layer.set_weights(theirs)
+        elif len(mine) == 1 and mine[0].shape == theirs[0].shape:  # binary layer: kernel only, BatchNorm after
+            layer.set_weights([theirs[0]])
+        elif len(mine) == 1 and mine[0].shape[:2] + mine[0].shape[3:] == theirs[0].shape[:2] + theirs[0].shape[3:] \
+                and theirs[0].shape[2] == 1:  # one input channel coded by a thermometer of mine[0].shape[2] levels
+            layer.set_weights([np.repeat(theirs[0], mine[0].shape[2], axis=2) / mine[0].shape[2]])
+        else:
+            continue
+        moved.append(layer.name)
+    return moved
 
 
 def load_model(run_dir: str | Path) -> tf.keras.Model:
