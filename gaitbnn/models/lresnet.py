@@ -149,3 +149,9 @@ def lresnet50_binary(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES
 def plain_resnet50(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
     """ResNet-50 (Table 4: 25.6M weights, 4.1B FLOPs)."""
     return resnet50(input_shape=input_shape, classes=classes, name="resnet50")
+
+
+def resnet50_zero_gamma(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
+    """ResNet-50 with the Ghost networks' initialization (every residual branch starts at zero): the paper
+    compares the two networks "in the case of the same hyperparameters"."""
+    return resnet50(input_shape=input_shape, classes=classes, name="resnet50_zero_gamma", zero_gamma=True)

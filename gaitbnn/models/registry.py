@@ -95,9 +95,11 @@ _SPECS = {
         *(ModelSpec(name, constructor, _lresnet.INPUT_SHAPE, _lresnet.CLASSES, paper, description, GEI,
                     training=dict(recipes.LRESNET),
                     binary_ops=binary_ops, test_shape=(32, 32, 1),
-                    reference=IMAGENET if name == "resnet50" else IMAGENET_GHOST)
+                    reference=IMAGENET if name.startswith("resnet50") else IMAGENET_GHOST)
           for name, constructor, paper, description, binary_ops in (
               ("resnet50", _lresnet.plain_resnet50, "L-ResNet-50 Table 4 (ResNet-50)", "ResNet-50 on GEIs", 0),
+              ("resnet50-zero-gamma", _lresnet.resnet50_zero_gamma, "L-ResNet-50 Tables 2-3 (ResNet-50, same init)",
+               "ResNet-50 with the Ghost networks' zero-gamma initialization", 0),
               ("lresnet50", _lresnet.lresnet50, "L-ResNet-50 Table 4 (L-ResNet-50)",
                "ResNet-50 with Ghost modules (half ordinary, half 3x3 depthwise)", 0),
               ("lresnet50-binary", _lresnet.lresnet50_binary, "L-ResNet-50, binarized (this project)",
