@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= synthetic
+# GPU=1: install the CUDA libraries too (pip install -e '.[test,gpu]')
+comma := ,
+EXTRAS := test$(if $(GPU),$(comma)gpu)
 EPOCHS ?=
 
 .PHONY: venv lint test reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese bench clean
@@ -13,7 +16,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "gaitbnn needs Python 3.11 (set PYTHON=...)"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
 # Lint first (ruff, configured in pyproject.toml), then two pytest workers (one per core of the CI machine),
