@@ -14,7 +14,7 @@ import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gaitbnn.atomic import atomic_path  # noqa: F401  (re-exported: runs.atomic_path)
+from gaitbnn.atomic import atomic_path
 from gaitbnn.errors import InputError
 
 if TYPE_CHECKING:

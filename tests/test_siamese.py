@@ -157,7 +157,7 @@ def test_loaders_read_their_layouts(tmp_path, padova_tree):
     attackers = auth.load(f"ouisir:{tmp_path / 'ou'}", split=False)
     assert len(attackers.test) == 3 * (800 // 2 // spectrogram.SEGMENT) and len(attackers.train) == 0
     assert abs(float(attackers.images.mean())) < 1e-3  # standardized on itself ...
-    through_owner = auth.load(f"ouisir:{tmp_path / 'ou'}", split=False, reference=data)
+    through_owner = auth.load(f"ouisir:{tmp_path / 'ou'}", split=False, normalization=data.normalization)
     assert through_owner.normalization == data.normalization  # ... or through the enrolled users' pipeline
     scale = data.normalization["image_std"] / attackers.normalization["image_std"]
     np.testing.assert_allclose(through_owner.images.std(), attackers.images.std() / scale, rtol=1e-3)

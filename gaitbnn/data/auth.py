@@ -87,16 +87,16 @@ def _recordings(source, problems):
     return recs, False, f"{label} at {path}"
 
 
-def load(source: str = "synthetic", seed: int = 0, split: bool | str = True, reference: AuthData | None = None,
+def load(source: str = "synthetic", seed: int = 0, split: bool | str = True,
          normalization: dict | None = None) -> AuthData:
     """Spectrograms and windows of every person in ``source``; ``split=False`` keeps all as test (attackers).
 
     ``split``: True or "windows" (80/20 of each person's segments, the paper's), "walks" (whole recordings
     held out per person), or False (every sample a test sample).
 
-    Both representations are standardized with the training part's statistics, or with ``reference``'s
-    (an ``AuthData``): attackers' samples go through the enrolled users' pipeline, as on the phone; or with
-    ``normalization`` (a trained model's stored statistics).
+    Both representations are standardized with the training part's statistics, or with ``normalization``:
+    the enrolled users' (an ``AuthData``'s), so that attackers' samples go through their pipeline as on the
+    phone, or a trained model's stored statistics.
     """
     source = str(source)
     split = "windows" if split is True else split
@@ -138,8 +138,6 @@ def load(source: str = "synthetic", seed: int = 0, split: bool | str = True, ref
     images, windows = spectrogram.images(segments), spectrogram.sliding_windows(segments)
     if normalization and "image_mean" in normalization:
         norm = normalization
-    elif reference is not None:
-        norm = reference.normalization
     else:
         fit = train if len(train) else test
         norm = {"image_mean": float(images[fit].mean()), "image_std": float(images[fit].std()) + 1e-6,

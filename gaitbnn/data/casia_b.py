@@ -38,7 +38,7 @@ import numpy as np
 from gaitbnn.atomic import atomic_path
 from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.problems import Problems, collector
-from gaitbnn.data.records import GEIRecord  # noqa: F401  (re-exported)
+from gaitbnn.data.records import GEIRecord
 from gaitbnn.errors import InputError
 from gaitbnn.progress import Progress
 

@@ -27,7 +27,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from gaitbnn.data import padova, synthetic
 from gaitbnn.data.problems import Problems
 from gaitbnn.data.recordings import CHANNELS, summary, windows_by_user
-from gaitbnn.data.sources import is_synthetic, parse_synthetic  # noqa: F401  (re-exported)
+from gaitbnn.data.sources import is_synthetic, parse_synthetic
 from gaitbnn.errors import InputError
 
 if TYPE_CHECKING:

@@ -42,7 +42,7 @@ import pandas as pd
 
 from gaitbnn.data.folders import dataset_root
 from gaitbnn.data.problems import collector
-from gaitbnn.data.records import ActivityRecording  # noqa: F401  (re-exported)
+from gaitbnn.data.records import ActivityRecording
 from gaitbnn.errors import InputError
 
 if TYPE_CHECKING:

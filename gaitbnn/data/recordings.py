@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.interpolate import interp1d
 
-from gaitbnn.data.records import Recording  # noqa: F401  (re-exported)
+from gaitbnn.data.records import Recording
 from gaitbnn.errors import InputError
 
 CHANNELS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")

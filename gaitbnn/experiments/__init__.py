@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gaitbnn import runs
-from gaitbnn.errors import InputError
+from gaitbnn.errors import InputError, lookup
 
 _CANDIDATES = (
     Path(__file__).resolve().parents[2] / "experiments",  # a source checkout (pip install -e .)
@@ -92,10 +92,7 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Experiment:
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise InputError(f"unknown experiment '{name}': choose one of {', '.join(REGISTRY)}") from None
+    return lookup(REGISTRY, name, "experiment")
 
 
 def load_config(name: str) -> dict:

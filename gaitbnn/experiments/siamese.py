@@ -272,7 +272,7 @@ def reproduce(settings: dict) -> Report:
     writer = ReportWriter(out)
     rng = np.random.default_rng(seed)
     dataset = auth.load(setting["data"], seed)
-    attack_db = auth.load(setting["attackers"], seed, split=False, reference=dataset)
+    attack_db = auth.load(setting["attackers"], seed, split=False, normalization=dataset.normalization)
     other = auth.load(setting["transfer_from"], seed)
     for source in (dataset, attack_db, other):
         if source.problems:

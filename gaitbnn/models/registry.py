@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gaitbnn.errors import InputError
+from gaitbnn.errors import lookup
 from gaitbnn.models import bipedalnet as _bipedalnet
 from gaitbnn.models import embeddings as _embeddings
 from gaitbnn.models import idnet as _idnet
@@ -127,10 +127,7 @@ def names() -> list:
 
 
 def get_spec(name: str) -> ModelSpec:
-    try:
-        return _SPECS[name]
-    except KeyError:
-        raise InputError(f"unknown model '{name}': choose one of {', '.join(_SPECS)} (see 'gaitbnn models')") from None
+    return lookup(_SPECS, name, "model", " (see 'gaitbnn models')")
 
 
 def build(name: str, input_shape: tuple | None = None, classes: int | None = None, **options) -> tf.keras.Model:
