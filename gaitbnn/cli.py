@@ -16,6 +16,7 @@ from gaitbnn import data as datasets
 from gaitbnn import experiments, families
 from gaitbnn.data import dataset, lara
 from gaitbnn.errors import InputError
+from gaitbnn.models import recipes
 
 
 def _user_errors(command):
@@ -33,6 +34,9 @@ def _user_errors(command):
 
 SPLITS = dataset.SPLITS
 LARA_PROTOCOLS = lara.PROTOCOLS
+GAIT_RECIPES = recipes.GAIT_RECIPES
+RECIPE_HELP = ("Gait models: 'paper' (BiPedalNet Sec. 2.3) or 'best' (overlapping training windows and phone-in-a-"
+               "pocket augmentation; README 'Closing the gap').")
 TARGETS = families.TARGETS
 
 DATA_HELP = ("'synthetic' (default; options as synthetic:users=8,seconds=40), the Padova dataset root (gait models), "
@@ -110,7 +114,8 @@ def summary(name: str) -> None:
     larq.models.summary(models.build(name), print_fn=click.echo)
 
 
-TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_rate=None, seed=0, distribute="none")
+TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_rate=None, seed=0, distribute="none",
+                      recipe=None)
 
 
 @main.command()
@@ -132,6 +137,7 @@ TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_r
 @click.option("--lara-protocol", type=click.Choice(LARA_PROTOCOLS), default=None,
               help="tcnn/btcnn on LARa: 'authors' deletes class 'none' rows and ORs a window's attributes; "
                    "'majority' keeps every row.  [default: authors]")
+@click.option("--recipe", type=click.Choice(list(GAIT_RECIPES)), default=None, help=RECIPE_HELP + "  [default: paper]")
 @click.option("--seed", type=int, default=None, help="[default: 0]")
 @click.option("--distribute", type=click.Choice(["none", "mirrored", "multiworker"]), default=None,
               help="none: one device; mirrored: all local GPUs; multiworker: machines set up by TF_CONFIG.")
@@ -142,7 +148,8 @@ TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_r
 @_user_errors
 def train(name: str | None, data: str | tuple | None, epochs: int | None, batch_size: int | None,
           learning_rate: float | None, window: int | None, stride: int | None, split: str | None,
-          keep_duplicates: bool | None, lara_protocol: str | None, seed: int | None, distribute: str | None,
+          keep_duplicates: bool | None, lara_protocol: str | None, recipe: str | None, seed: int | None,
+          distribute: str | None,
           config_file: str | None, out: str, force: bool) -> dict:
     """Train model NAME; the run directory gets the model, config, history, curves and metrics.json.
 
@@ -153,7 +160,7 @@ def train(name: str | None, data: str | tuple | None, epochs: int | None, batch_
     from gaitbnn import models, runs
 
     given = dict(data=data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-                 distribute=distribute)
+                 distribute=distribute, recipe=recipe)
     settings = dict(TRAIN_DEFAULTS)
     data_options = {}
     if config_file:
@@ -229,6 +236,8 @@ EXPERIMENT_OPTIONS = {
                                        "per person)."),
     "keep_duplicates": lambda: click.Option(["--keep-duplicates"], is_flag=True, default=None,
                                             help="Keep recordings the dataset files under two users."),
+    "recipe": lambda: click.Option(["--recipe"], type=click.Choice(list(GAIT_RECIPES)), default="paper",
+                                   show_default=True, help=RECIPE_HELP),
     "lara_protocol": lambda: click.Option(["--lara-protocol"], type=click.Choice(LARA_PROTOCOLS), default="authors",
                                           show_default=True,
                                           help="How LARa windows are labelled (see 'train --help')."),
@@ -297,19 +306,20 @@ for _experiment in experiments.REGISTRY.values():
 
 
 def _model_and_inputs(source, seed):
-    """SOURCE is a run directory (trained model, its test split) or a model name (fresh weights, random inputs)."""
+    """SOURCE is a run directory (trained model, its test split, its config) or a model name (fresh weights,
+    random inputs, no config)."""
     from gaitbnn import models, runs
     from gaitbnn.training import fit
 
     if Path(source).exists():
         config, _ = runs.open_run(source)
         dataset = families.run_dataset(config)
-        return config["model"], fit.load_model(source), dataset.x_test[:500]
+        return config["model"], fit.load_model(source), dataset.x_test[:500], config
     from gaitbnn import export as exporter
 
     models.get_spec(source)  # a clear error for an unknown name
     model, x = exporter.fresh_model(source, seed)
-    return source, model, x
+    return source, model, x, None
 
 
 @main.command()
@@ -327,11 +337,38 @@ def export(source: str, target: str, out: str, seed: int) -> None:
     The report NAME.json gives the size, the 1-bit limit, the ops, the share of weights in binary ops and the
     Keras-vs-flatbuffer parity; the export fails, writing nothing, if parity is off.
     """
-    name, model, x = _model_and_inputs(source, seed)
+    name, model, x, config = _model_and_inputs(source, seed)
     family = families.of(name)
     if target not in family.targets:
         raise InputError(f"--target {target} is not for {name}: its targets are {', '.join(family.targets)}")
-    click.echo(family.export(model, name, target, Path(out), x))
+    click.echo(family.export(model, name, target, Path(out), x, config))
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL")
+@click.option("--data", required=True, help="The recordings to predict: " + DATA_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+@_user_errors
+def predict(model_path: str, data: str, as_json: bool) -> None:
+    """Predict every window of --data with MODEL: a run directory, or an exported NAME.tflite (its NAME.json
+    beside it) run in LCE's interpreter as on the phone. Per recording: the class most windows voted for, their
+    share and, where --data has labels, the truth; then window and recording accuracy."""
+    from gaitbnn import predict as predicting
+
+    result = predicting.predict(model_path, data)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    for r in result["recordings"]:
+        truth = "" if r["true"] is None else f", true {r['true']}" + (" (ok)" if r["true"] == r["predicted"] else "")
+        click.echo(f"{r['path']}: {r['predicted']} ({100 * r['share']:.0f}% of {r['windows']} windows){truth}")
+
+    def percent(value):
+        return "- (no labels)" if value is None else f"{100 * value:.2f}%"
+
+    click.echo(f"{result['model']} via {result['ran']} on {result['data_description']}: {result['windows']} windows, "
+               f"window accuracy {percent(result['window_accuracy'])}, recording accuracy "
+               f"{percent(result['recording_accuracy'])} ({len(result['recordings'])} recordings)")
 
 
 def _timing_options(command):
@@ -358,7 +395,7 @@ def benchmark(flatbuffer: str | None, compare_source: str | None, threads: int, 
         click.echo(f"{flatbuffer}: median {t['median_us']:.1f} us, p90 {t['p90_us']:.1f} us per inference "
                    f"({runs_count} runs, {threads} thread(s), {bench_module.machine()})")
         return
-    name, model, x = _model_and_inputs(compare_source, 0)
+    name, model, x, _ = _model_and_inputs(compare_source, 0)
     row = bench_module.compare(model, name, x[:64], threads=threads, runs_count=runs_count)
     for target in ("arm64", "float"):
         t = row[target]["latency"]

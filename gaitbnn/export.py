@@ -7,7 +7,9 @@ dense layers as convolutions (``models.blocks.dense_as_conv``).
 ``float``: the plain TensorFlow Lite float32 conversion of the same model, the
 baseline to compare with.
 
-The report (``NAME.json``) holds the flatbuffer size, the 1-bit limit (binary
+A trained run's normalization is folded into the exported model, which takes raw
+windows; the report's ``input`` object, also embedded in the flatbuffer, is the
+contract a phone app follows (``contract``). The report holds the flatbuffer size, the 1-bit limit (binary
 weights at 1 bit, other parameters at 32), the op counts, the share of the
 model's weights that sit in binary ops, and the parity of the flatbuffer run in
 ``lce.testing.Interpreter`` (LCE ops run on x86 too) against Keras. An export
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from gaitbnn import models, runs
+from gaitbnn import contract, models, runs
 from gaitbnn.errors import InputError
 
 TARGETS = ("arm64", "float")
@@ -162,10 +164,18 @@ def check_parity(result: dict) -> None:
         )
 
 
-def export(model: tf.keras.Model, name: str, target: str, out_dir: str | Path, x: np.ndarray) -> dict:
-    """Write ``out_dir/NAME.tflite`` and ``out_dir/NAME.json``; return the report. Nothing is written on failure."""
-    flatbuffer = convert(model, target)
-    result = report(model, name, target, flatbuffer, x)
+def export(model: tf.keras.Model, name: str, target: str, out_dir: str | Path, x: np.ndarray,
+           config: dict | None = None) -> dict:
+    """Write ``out_dir/NAME.tflite`` and ``out_dir/NAME.json``; return the report. Nothing is written on failure.
+
+    ``x``: inputs as ``model`` takes them; ``config``: the run's (its normalization is folded into the exported
+    model, and parity is checked on ``x`` turned back into raw windows).
+    """
+    raw_model, x_raw = contract.raw_input_model(model, config), contract.to_raw(x, config)
+    described = contract.describe(name, model, config)
+    flatbuffer = contract.embed(convert(raw_model, target), described)
+    result = report(raw_model, name, target, flatbuffer, x_raw)
+    result["input"] = described
     check_parity(result)
     out_dir = runs.writable_dir(out_dir)
     runs.write_bytes(Path(out_dir) / f"{name}.tflite", flatbuffer)

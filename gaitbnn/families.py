@@ -50,13 +50,22 @@ def run_dataset(config: dict, data: str | None = None) -> Dataset | AuthData:
 
 def _train_classifier(name, settings, data_options, out, force):
     from gaitbnn import models
+    from gaitbnn.models import recipes
     from gaitbnn.training import fit
 
     spec = models.get_spec(name)
+    recipe, ingredients = None, {}
+    if settings.get("recipe"):
+        if spec.family != datasets.GAIT:
+            raise InputError(f"--recipe: the gait recipes are for the gait models; {name} trains by its paper's")
+        recipe = recipes.gait_recipe(settings["recipe"])
+        recipe_data, ingredients = recipes.split_recipe(recipe)
+        data_options = {**data_options, **recipe_data}
     dataset = datasets.load_family(spec.family, settings["data"], settings["seed"], spec.input_shape, data_options)
     metrics = fit.train(name, dataset, out, epochs=settings["epochs"], batch_size=settings["batch_size"],
                         seed=settings["seed"], learning_rate=settings["learning_rate"], force=force,
-                        distribute=settings["distribute"])
+                        distribute=settings["distribute"], optimizer=ingredients.get("optimizer"),
+                        recipe=ingredients)
     return metrics, (f"{name}: test accuracy {100 * metrics['test_accuracy']:.2f}%, mean F1 {metrics['mean_f1']:.3f}, "
                      f"weighted F1 {metrics['weighted_f1']:.3f} on {dataset.description} ({metrics['params']:,} "
                      f"params, {metrics['memory_bytes'] / 1024:.1f} KiB); run in {out}")
@@ -77,16 +86,25 @@ def _evaluate_classifier(run_dir, config, metrics, data):
             f"(recorded at training: {100 * metrics['test_accuracy']:.2f}%)")
 
 
-def _export_flatbuffer(model, name, target, out, x):
+def _export_flatbuffer(model, name, target, out, x, config=None):
     from gaitbnn import export as exporter
 
-    report = exporter.export(model, name, target, out, x)
+    report = exporter.export(model, name, target, out, x, config)
     p = report["parity"]
     return (f"{out}/{name}.tflite: {report['size_bytes'] / 1024:.1f} KiB ({target}; 1-bit limit "
             f"{report['one_bit_limit_bytes'] / 1024:.1f} KiB), binary weight fraction "
             f"{report['binary_weight_fraction']:.4f}, ops {report['ops']}\n"
             f"parity vs Keras: max |diff| {p['max_abs_diff']:.2e}, argmax agreement {p['argmax_agreement']:.3f} "
-            f"on {p['inputs_compared']} inputs; report {out}/{name}.json")
+            f"on {p['inputs_compared']} raw inputs; input: {_input_line(report['input'])}; report {out}/{name}.json")
+
+
+def _input_line(contract):
+    """The input contract in one line for people (the report's ``input`` object has it all)."""
+    rate = f", {contract['sample_rate_hz']:g} Hz" if contract.get("sample_rate_hz") else ""
+    labels = contract["labels"]
+    count = f"{len(labels)} labels" if isinstance(labels, list) else ", ".join(f"{k} {v}" for k, v in labels.items()
+                                                                               if not isinstance(v, (list, str)))
+    return f"shape {contract['shape']}{rate}, normalization {contract['normalization'].split(':')[0]}, {count}"
 
 
 # --- siamese embedding networks -----------------------------------------------------------------------------------
@@ -111,12 +129,12 @@ def _evaluate_embedding(run_dir, config, metrics, data):
             f"(recorded at training: {100 * metrics['test_accuracy']:.2f}%)")
 
 
-def _export_embedding(model, name, target, out, x):
+def _export_embedding(model, name, target, out, x, config=None):
     if target != "train":
-        return _export_flatbuffer(model, name, target, out, x)
+        return _export_flatbuffer(model, name, target, out, x, config)
     from gaitbnn import ondevice
 
-    result = ondevice.export(model, name, out, x[:64])
+    result = ondevice.export(model, name, out, x[:64], config=config)
     losses = ", ".join(f"{v:.4f}" for v in result["train_losses"])
     return (f"{out}/{name}_train.tflite: {result['size_bytes'] / 1024:.1f} KiB, signatures "
             f"{', '.join(result['signatures'])}; infer vs Keras max |diff| {result['infer_max_abs_diff']:.2e}; "
@@ -128,7 +146,7 @@ class Family:
     name: str
     train: Callable  # (name, settings, data_options, out, force) -> (metrics, one line for people)
     evaluate: Callable  # (run_dir, config, metrics, data) -> one line
-    export: Callable  # (model, name, target, out, x) -> lines for people
+    export: Callable  # (model, name, target, out, x, config) -> lines for people
     sample_inputs: Callable = normal_grid  # (shape, count, seed) -> inputs for fresh-weight parity
     targets: tuple[str, ...] = ("arm64", "float")
 

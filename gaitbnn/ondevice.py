@@ -76,13 +76,18 @@ class TrainableEmbedding(tf.Module):
         return restored
 
 
-def convert(embedding: tf.keras.Model, learning_rate: float = 0.01) -> bytes:
-    """The trainable flatbuffer (bytes) of a float embedding network."""
+def refuse_binary(embedding: tf.keras.Model) -> None:
+    """An InputError if ``embedding`` has binary (Larq-quantized) layers: on-device training is for float ones."""
     quantized = [layer.name for layer in embedding.layers
                  if getattr(layer, "kernel_quantizer", None) is not None or getattr(layer, "input_quantizer", None)]
     if quantized:
         raise InputError(f"{embedding.name} has binary layers ({', '.join(quantized[:3])}): on-device training "
                          "exports float embedding networks (lenet4, vgg8, mobilenetv2)")
+
+
+def convert(embedding: tf.keras.Model, learning_rate: float = 0.01) -> bytes:
+    """The trainable flatbuffer (bytes) of a float embedding network."""
+    refuse_binary(embedding)
     module = TrainableEmbedding(embedding, learning_rate)
     with tempfile.TemporaryDirectory() as saved:
         tf.saved_model.save(module, saved, signatures={name: getattr(module, name).get_concrete_function()
@@ -108,11 +113,18 @@ def check(flatbuffer: bytes, embedding: tf.keras.Model, x: np.ndarray, steps: in
 
 
 def export(embedding: tf.keras.Model, name: str, out_dir: str | Path, x: np.ndarray,
-           learning_rate: float = 0.01) -> dict:
-    """Write ``out_dir/NAME_train.tflite`` and its report ``NAME_train.json``; nothing on failure."""
-    flatbuffer = convert(embedding, learning_rate)
+           learning_rate: float = 0.01, config: dict | None = None) -> dict:
+    """Write ``out_dir/NAME_train.tflite`` and its report ``NAME_train.json``; nothing on failure.
+
+    ``config``: the run's; its normalization is folded in, so every signature takes raw spectrograms.
+    """
+    from gaitbnn import contract
+
+    refuse_binary(embedding)
+    raw_model, x_raw = contract.raw_input_model(embedding, config), contract.to_raw(x, config)
+    flatbuffer = convert(raw_model, learning_rate)
     result = {"model": name, "target": "train", "size_bytes": len(flatbuffer), "learning_rate": learning_rate,
-              **check(flatbuffer, embedding, x)}
+              "input": contract.describe(name, embedding, config), **check(flatbuffer, raw_model, x_raw)}
     if result["infer_max_abs_diff"] > 1e-3:
         raise InputError(f"{name}: the trainable flatbuffer's embeddings differ from Keras by "
                          f"{result['infer_max_abs_diff']:.2e}: not written")

@@ -245,7 +245,7 @@ def test_the_same_walk_under_two_users_is_left_out_of_both(tmp_path):
 
 def test_walk_split_holds_out_whole_walks_for_every_user_and_is_seeded(tmp_path):
     root = padova_tree(tmp_path / "idnet", walks=(1, 2, 3, 4, 5), seconds=8)
-    x, y, walks, users = dataset.windows_by_user(padova.recordings(root), 98, 2.0, 5)
+    x, y, walks, users, _ = dataset.windows_by_user(padova.recordings(root), 98, 2.0, 5)
     train, val, test = dataset.walk_split(y, walks, seed=4)
     assert not (set(walks[train]) | set(walks[val])) & set(walks[test])
     assert not set(walks[train]) & set(walks[val])

@@ -17,7 +17,8 @@ GAIT, ACTIVITY, GEI, AUTH = "gait", "activity", "gei", "auth"
 FAMILY_NAMES = (GAIT, ACTIVITY, GEI, AUTH)
 AUTH_PREFIXES = ("mcgill", "idnet", "zju", "ouisir")
 # The options each family's loader takes (``load_family``), as they are stored in a run's config.json.
-OPTIONS = {GAIT: ("window_seconds", "split", "keep_duplicates"), ACTIVITY: ("window", "stride", "protocol"),
+OPTIONS = {GAIT: ("window_seconds", "split", "keep_duplicates", "train_stride_seconds"),
+           ACTIVITY: ("window", "stride", "protocol"),
            GEI: (), AUTH: ("split",)}
 
 

@@ -200,16 +200,20 @@ def load(source: str = "synthetic", seed: int = 0, window: int | None = None, st
     a trained model's stored ``low`` / ``high`` range, used instead of this data's training range.
     """
     source = str(source)
-    if is_synthetic(source):
-        options = parse_synthetic(source)
-        recs = synthetic_activity.recordings(**options)
-        description = (f"SYNTHETIC LARa-shaped activity data ({options['sensors']}: {options['subjects']} subjects x "
-                       f"{options['seconds']:g} s, seed {options['seed']}), not the LARa dataset")
-        return _from_recordings(recs, options["sensors"], window, stride, source, description, True, protocol,
-                                normalization=normalization)
-    if source.endswith(".npz") or Path(source).is_file():
+    if not is_synthetic(source) and (source.endswith(".npz") or Path(source).is_file()):
         return _from_npz(source, seed, normalization)
     problems = Problems()
-    sensors, recs = lara.recordings(source, problems)
-    return _from_recordings(recs, sensors, window, stride, source, f"LARa {sensors} at {source}", False, protocol,
+    recs, sensors, description = read_recordings(source, problems)
+    return _from_recordings(recs, sensors, window, stride, source, description, is_synthetic(source), protocol,
                             problems, normalization)
+
+
+def read_recordings(source: str, problems: Problems) -> tuple:
+    """(recordings, sensor set, description) of synthetic[:options] or a LARa folder (not a .npz of windows)."""
+    if is_synthetic(source):
+        options = parse_synthetic(source)
+        description = (f"SYNTHETIC LARa-shaped activity data ({options['sensors']}: {options['subjects']} subjects x "
+                       f"{options['seconds']:g} s, seed {options['seed']}), not the LARa dataset")
+        return synthetic_activity.recordings(**options), options["sensors"], description
+    sensors, recs = lara.recordings(source, problems)
+    return recs, sensors, f"LARa {sensors} at {source}"

@@ -15,6 +15,11 @@ Two splits (``SPLITS``):
 
 Each channel is standardized with the mean and standard deviation of the
 training windows only.
+
+``train_stride_seconds`` (the ``best`` recipe, ``models.recipes``): the training
+windows are cut again every so many seconds, overlapping, from each recording's
+stretches outside its validation and test windows, so no training window shares a
+sample with another split (``recordings.overlapping_windows``).
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from gaitbnn.data import padova, synthetic
 from gaitbnn.data.problems import Problems
-from gaitbnn.data.recordings import CHANNELS, summary, windows_by_user
+from gaitbnn.data.recordings import CHANNELS, overlapping_windows, summary, windows_by_user
 from gaitbnn.data.sources import is_synthetic, parse_synthetic
 from gaitbnn.errors import InputError
 
@@ -112,14 +117,26 @@ def window_split(y: np.ndarray, seed: int) -> tuple:
     return train, val, test
 
 
+def read_recordings(source: str, problems: Problems, keep_duplicates: bool = False) -> tuple:
+    """(walks, description) of a gait source: synthetic[:options] or a Padova (IDNet) folder."""
+    if is_synthetic(source):
+        options = parse_synthetic(source)
+        description = (f"SYNTHETIC gait data ({options['users']} users x {options['sessions']} walks x "
+                       f"{options['seconds']:g} s, seed {options['seed']}), not the Padova dataset")
+        return synthetic.recordings(**options), description
+    recordings = padova.recordings(source, problems, keep_duplicates=keep_duplicates)
+    return recordings, f"Padova (IDNet) gait dataset at {source}"
+
+
 def load(source: str = "synthetic", input_shape: tuple = (6, 98, 1), seed: int = 0,
          window_seconds: float = WINDOW_SECONDS, split: str = "windows", keep_duplicates: bool = False,
-         normalization: dict | None = None) -> Dataset:
+         normalization: dict | None = None, train_stride_seconds: float | None = None) -> Dataset:
     """Build the train/val/test windows for a model input of ``input_shape`` (channels, T, 1).
 
     ``split``: ``windows`` (the paper's) or ``walks`` (whole walks held out); ``keep_duplicates``: keep a
     recording that a Padova folder files under two users (left out of both by default); ``normalization``: a
-    trained model's per-channel ``mean`` and ``std`` to use instead of this data's training statistics.
+    trained model's per-channel ``mean`` and ``std`` to use instead of this data's training statistics;
+    ``train_stride_seconds``: cut overlapping training windows at this stride (see the module docstring).
     """
     source = str(source)
     if split not in SPLITS:
@@ -128,17 +145,8 @@ def load(source: str = "synthetic", input_shape: tuple = (6, 98, 1), seed: int =
     if channels != len(CHANNELS):
         raise InputError(f"model input has {channels} rows; the gait data has {len(CHANNELS)} channels {CHANNELS}")
     problems = Problems()
-    if is_synthetic(source):
-        options = parse_synthetic(source)
-        recs = synthetic.recordings(**options)
-        description = (
-            f"SYNTHETIC gait data ({options['users']} users x {options['sessions']} walks x "
-            f"{options['seconds']:g} s, seed {options['seed']}), not the Padova dataset"
-        )
-    else:
-        recs = padova.recordings(source, problems, keep_duplicates=keep_duplicates)
-        description = f"Padova (IDNet) gait dataset at {source}"
-    x, y, walks, users = windows_by_user(recs, samples, window_seconds, MIN_WINDOWS_PER_USER)
+    recs, description = read_recordings(source, problems, keep_duplicates)
+    x, y, walks, users, places = windows_by_user(recs, samples, window_seconds, MIN_WINDOWS_PER_USER)
     if len(users) < 2:
         raise InputError(f"{source}: only {len(users)} user found; identification needs at least 2 users")
     if split == "walks":
@@ -147,28 +155,37 @@ def load(source: str = "synthetic", input_shape: tuple = (6, 98, 1), seed: int =
             train, val = train_test_split(train, test_size=VAL_FRACTION, stratify=y[train], random_state=seed)
     else:
         train, val, test = window_split(y, seed)
+    x_train, y_train = x[train], y[train]
+    if train_stride_seconds:
+        stride = max(1, int(round(train_stride_seconds * samples / window_seconds)))
+        held = places[np.concatenate([val, test])]
+        x_train, y_train = overlapping_windows(recs, {user: label for label, user in enumerate(users)}, samples,
+                                               window_seconds, stride, held)
     if normalization and "mean" in normalization:
         mean = np.reshape(normalization["mean"], (1, -1, 1))
         std = np.reshape(normalization["std"], (1, -1, 1))
     else:
-        mean = x[train].mean(axis=(0, 2), keepdims=True)
-        std = x[train].std(axis=(0, 2), keepdims=True) + 1e-6
+        mean = x_train.mean(axis=(0, 2), keepdims=True)
+        std = x_train.std(axis=(0, 2), keepdims=True) + 1e-6
 
-    def prepare(part):
-        return ((x[part] - mean) / std)[..., None].astype(np.float32), y[part]
+    def prepare(windows, labels):
+        return ((windows - mean) / std)[..., None].astype(np.float32), labels
 
-    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = prepare(train), prepare(val), prepare(test)
+    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = (prepare(x_train, y_train), prepare(x[val], y[val]),
+                                                prepare(x[test], y[test]))
+    overlap = f"; training windows every {train_stride_seconds:g} s" if train_stride_seconds else ""
     split_text = "whole walks held out per user" if split == "walks" else "windows split at random"
     return Dataset(
         x_tr, y_tr, x_va, y_va, x_te, y_te,
         class_names=users,
         channel_names=list(CHANNELS),
         synthetic=is_synthetic(source),
-        description=f"{description}; {window_seconds:g} s windows of {samples} samples; split: {split_text}",
+        description=f"{description}; {window_seconds:g} s windows of {samples} samples; split: {split_text}{overlap}",
         source=source,
         normalization={"mean": mean.ravel().tolist(), "std": std.ravel().tolist(),
                        "window_seconds": window_seconds, "samples": samples},
-        options={"window_seconds": window_seconds, "split": split, "keep_duplicates": bool(keep_duplicates)},
+        options={"window_seconds": window_seconds, "split": split, "keep_duplicates": bool(keep_duplicates),
+                 "train_stride_seconds": train_stride_seconds},
         summary=summary(recs),
         problems=problems,
     )

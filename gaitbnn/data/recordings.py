@@ -64,33 +64,42 @@ def cut(uniform: np.ndarray, length: int, stride: int | None = None) -> np.ndarr
     return np.moveaxis(view, -1, 1)
 
 
+def uniform_signal(recording: Recording, samples: int, window_seconds: float) -> np.ndarray:
+    """``recording`` resampled to ``samples`` points per ``window_seconds``: (n, 6) float32, channels last."""
+    _, uniform = resample(recording.times, recording.signal, samples / window_seconds)
+    return np.asarray(uniform, dtype=np.float32)
+
+
 def windows(recording: Recording, samples: int, window_seconds: float) -> np.ndarray:
     """Non-overlapping windows of ``window_seconds``, each resampled to ``samples`` points.
 
     Returns (k, 6, samples) float32. Windows never overlap, so no sample of the
     walk is shared by two windows (and hence by two splits).
     """
-    _, uniform = resample(recording.times, recording.signal, samples / window_seconds)
+    uniform = uniform_signal(recording, samples, window_seconds)
     return np.ascontiguousarray(cut(uniform, samples).transpose(0, 2, 1), dtype=np.float32)
 
 
 def windows_by_user(recordings: list, samples: int, window_seconds: float, min_windows: int) -> tuple:
-    """Cut every recording; return (x, user labels, walk names, sorted user names).
+    """Cut every recording; return (x, user labels, walk names, sorted user names, places).
 
-    ``walk names`` (one per window, ``user/session``) let a split hold out whole walks.
-    A user with fewer than ``min_windows`` windows cannot be split 80/20 with a
-    validation part: that is an input error naming the user's recordings.
+    ``walk names`` (one per window, ``user/session``) let a split hold out whole walks; ``places`` (one row
+    per window: index of its recording in ``recordings``, first sample) let ``overlapping_windows`` cut more
+    training windows around the held-out ones. A user with fewer than ``min_windows`` windows cannot be split
+    80/20 with a validation part: that is an input error naming the user's recordings.
     """
     per_user = {}
     walks = {}
     origins = {}
-    for rec in recordings:
+    places = {}
+    for index, rec in enumerate(recordings):
         cut = windows(rec, samples, window_seconds)
         per_user.setdefault(rec.user, []).append(cut)
         walks.setdefault(rec.user, []).extend([f"{rec.user}/{rec.session}"] * len(cut))
         origins.setdefault(rec.user, []).append(rec.origin)
+        places.setdefault(rec.user, []).extend((index, k * samples) for k in range(len(cut)))
     users = sorted(per_user)
-    xs, ys, groups = [], [], []
+    xs, ys, groups, where = [], [], [], []
     for label, user in enumerate(users):
         x = np.concatenate(per_user[user], axis=0)
         if len(x) < min_windows:
@@ -103,4 +112,37 @@ def windows_by_user(recordings: list, samples: int, window_seconds: float, min_w
         xs.append(x)
         ys.append(np.full(len(x), label, dtype=np.int64))
         groups.extend(walks[user])
-    return np.concatenate(xs), np.concatenate(ys), np.array(groups), users
+        where.extend(places[user])
+    return (np.concatenate(xs), np.concatenate(ys), np.array(groups), users,
+            np.array(where, dtype=np.int64).reshape(-1, 2))
+
+
+def overlapping_windows(recordings: list, labels: dict, samples: int, window_seconds: float, stride: int,
+                        held: np.ndarray) -> tuple:
+    """Training windows every ``stride`` samples that share no sample with a held-out window: (x, y).
+
+    ``labels``: user name -> class; ``held``: ``places`` rows (recording index, first sample) of the validation
+    and test windows. A window is cut from its recording's whole length, the stretches of held-out windows
+    excepted, so overlapping training windows never reach into another split.
+    """
+    held_by_recording = {}
+    for index, start in held:
+        held_by_recording.setdefault(int(index), []).append(int(start))
+    xs, ys = [], []
+    for index, rec in enumerate(recordings):
+        if rec.user not in labels:
+            continue
+        uniform = uniform_signal(rec, samples, window_seconds)
+        free = np.ones(len(uniform), dtype=bool)
+        for start in held_by_recording.get(index, ()):
+            free[start:start + samples] = False
+        if len(uniform) < samples:
+            continue
+        starts = np.arange(0, len(uniform) - samples + 1, stride)
+        usable = np.array([free[s:s + samples].all() for s in starts], dtype=bool)
+        if not usable.any():
+            continue
+        cut_windows = np.stack([uniform[s:s + samples] for s in starts[usable]]).transpose(0, 2, 1)
+        xs.append(cut_windows)
+        ys.append(np.full(len(cut_windows), labels[rec.user], dtype=np.int64))
+    return np.concatenate(xs).astype(np.float32), np.concatenate(ys)

@@ -9,7 +9,6 @@ thesis' row beside the measured test metrics. The thesis' numbers live in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -22,10 +21,7 @@ from gaitbnn.progress import Progress
 from gaitbnn.reports import ReportWriter
 from gaitbnn.training import fit
 
-if TYPE_CHECKING:
-    pass
-
-CONFIGS = ["tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3", "btcnn-conv1-4"]
+CONFIGS = ["tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3", "btcnn-conv1-4", "btcnn-binary"]
 HEADS = {"softmax": "", "attributes": "-attr"}
 REPORTED = ("test_accuracy", "val_accuracy", "mean_f1", "weighted_f1", "params", "binary_params", "synthetic",
             "data_description")

@@ -1,14 +1,15 @@
-"""Model constructors, one module per paper, and the registry the CLI iterates over."""
-from gaitbnn.models.registry import (  # noqa: F401
-    ACTIVITY,
-    AUTH,
-    GAIT,
-    GEI,
-    build,
-    count_flops,
-    count_layer_params,
-    count_params,
-    get_spec,
-    names,
-    reference_counts,
-)
+"""Model constructors, one module per paper, and the registry the CLI iterates over.
+
+The registry's names are read from ``models.registry`` on first use, so that ``models.recipes`` (plain
+settings) can be imported without TensorFlow (the CLI's start-up).
+"""
+_REGISTRY_NAMES = ("ACTIVITY", "AUTH", "GAIT", "GEI", "build", "count_flops", "count_layer_params", "count_params",
+                   "get_spec", "names", "reference_counts")
+
+
+def __getattr__(name: str) -> object:
+    if name in _REGISTRY_NAMES:
+        from gaitbnn.models import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 'gaitbnn.models' has no attribute '{name}'")

@@ -30,6 +30,10 @@ BINARY_WEIGHTS = dict(
 )
 """Binary weights on a real-valued input (a network's first layer)."""
 
+OFF_THE_SHELF = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", kernel_constraint="weight_clip",
+                     use_bias=True)
+"""A float layer's Larq binary counterpart with the usual defaults: sign inputs and weights, its bias kept."""
+
 FLOAT = dict(input_quantizer=None, kernel_quantizer=None, kernel_constraint=None, use_bias=True)
 """A full-precision layer written with the same Larq layer class."""
 

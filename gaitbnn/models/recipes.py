@@ -18,3 +18,40 @@ LRESNET = dict(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=10)
 
 # MM'19: batch 20 pairs (the phones' setting); optimizer, learning rate and epochs are this project's.
 SIAMESE = dict(optimizer="adam", learning_rate=1e-3, batch_size=20, epochs=30)
+
+# Gait identification, the binary models' gap to float (issue 16, README "Closing the gap"). ``paper`` is
+# BiPedalNet Sec. 2.3 as above; ``best`` adds what the ablation (``GAIT_ABLATION``) kept. Keys:
+# ``train_stride_seconds`` cuts overlapping training windows (``data.dataset``); ``rotation`` (radians),
+# ``shift`` (fraction of the window) and ``scale`` augment (``training.augment``); ``teacher`` distils
+# (``training.distill``; ``alpha``, ``temperature``); ``schedule`` "cosine" and ``epochs_factor`` lengthen;
+# ``optimizer`` "bop" flips the binary weights with Bop.
+GAIT_DATA_KEYS = ("train_stride_seconds",)  # the ingredients the data loader takes; the rest go to training
+OVERLAP = dict(train_stride_seconds=0.2)
+AUGMENTATION = dict(rotation=0.3, shift=0.1, scale=0.1)
+GAIT_RECIPES = {
+    "paper": dict(name="paper"),
+    "best": dict(name="best", **OVERLAP, **AUGMENTATION),
+}
+
+# Each step adds its ingredients to the kept steps before it; a step not kept is measured and then dropped.
+GAIT_ABLATION = (
+    ("paper recipe (Sec. 2.3)", {}, True),
+    ("+ overlapping training windows, every 0.2 s", OVERLAP, True),
+    ("+ augmentation: axis rotation +-0.3 rad, time shift +-10%, amplitude +-10%", AUGMENTATION, True),
+    ("+ distillation from float IDNet (T 4, alpha 0.5)", dict(teacher="idnet"), False),
+    ("+ 2x epochs, cosine decay", dict(schedule="cosine", epochs_factor=2), False),
+    ("+ Bop for the binary weights (gamma 1e-4, threshold 1e-8)", dict(optimizer="bop"), False),
+)
+
+
+def gait_recipe(name: str) -> dict:
+    """The named gait recipe (``GAIT_RECIPES``); an unknown name is an input error."""
+    from gaitbnn.errors import lookup
+
+    return dict(lookup(GAIT_RECIPES, name, "recipe"))
+
+
+def split_recipe(recipe: dict) -> tuple:
+    """(data loader options, training ingredients) of a gait ``recipe``."""
+    data = {k: v for k, v in recipe.items() if k in GAIT_DATA_KEYS}
+    return data, {k: v for k, v in recipe.items() if k not in GAIT_DATA_KEYS}

@@ -80,6 +80,11 @@ def _activity_specs():
                             _tcnn.CLASSES if head == "softmax" else _tcnn.ATTRIBUTES,
                             f"BtCNN thesis Tables {table}", f"{what}, {label} head", ACTIVITY, head,
                             dict(recipes.BTCNN), binary_ops=j, test_shape=(24, 6))
+        yield ModelSpec("btcnn-binary" + suffix, _tcnn.constructor(4, head, binary_dense=True), _tcnn.INPUT_SHAPE,
+                        _tcnn.CLASSES if head == "softmax" else _tcnn.ATTRIBUTES,
+                        "BtCNN thesis, future work (conclusion: \"binarize the entire network\")",
+                        f"tCNN fully binary (4 convolutions, 2 FC), {label} head",
+                        ACTIVITY, head, dict(recipes.BTCNN), binary_ops=6, test_shape=(24, 6))
 
 
 _SPECS = {
@@ -89,8 +94,12 @@ _SPECS = {
                   "BiPedalNet Table 1", "binarized CNN for gait identification", binary_ops=4),
         ModelSpec("idnet", _idnet.idnet, _idnet.INPUT_SHAPE, _idnet.CLASSES,
                   "BiPedalNet Table 2 (IDNet)", "float IDNet CNN baseline"),
+        ModelSpec("idnet-offtheshelf", _idnet.idnet_offtheshelf, _idnet.INPUT_SHAPE, _idnet.CLASSES,
+                  "BiPedalNet Table 2 (binarized IDNet)",
+                  "IDNet binarized off the shelf (Larq defaults; ReLU and biases kept)", binary_ops=4),
         ModelSpec("idnet-binary", _idnet.idnet_binary, _idnet.INPUT_SHAPE, _idnet.CLASSES,
-                  "BiPedalNet Table 2 (binarized IDNet)", "IDNet with binary weights and activations", binary_ops=3),
+                  "BiPedalNet Table 2, extra row", "IDNet binarized as BNNs are built (BatchNorm before each sign)",
+                  binary_ops=3),
         *_activity_specs(),
         *(ModelSpec(name, constructor, _lresnet.INPUT_SHAPE, _lresnet.CLASSES, paper, description, GEI,
                     training=dict(recipes.LRESNET),

@@ -22,8 +22,8 @@ import tensorflow as tf
 
 from gaitbnn import models, runs
 from gaitbnn.errors import InputError
+from gaitbnn.training import augment, distill, resume, scoring
 from gaitbnn.training import distribute as distribution
-from gaitbnn.training import resume, scoring
 
 if TYPE_CHECKING:
     from gaitbnn.data.dataset import Dataset
@@ -37,20 +37,37 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def _bop(learning_rate, recipe):
+    """Bop (Helwegen et al., NeurIPS 2019) flips binary weights; Adam at ``learning_rate`` trains the rest."""
+    import larq as lq
+
+    return lq.optimizers.CaseOptimizer(
+        (lq.optimizers.Bop.is_binary_variable,
+         lq.optimizers.Bop(threshold=recipe.get("bop_threshold", 1e-8), gamma=recipe.get("bop_gamma", 1e-4))),
+        default_optimizer=tf.keras.optimizers.legacy.Adam(learning_rate))  # larq needs a legacy one
+
+
 OPTIMIZERS = {  # name -> (learning rate, recipe) -> optimizer; a recipe's extra settings such as rho are read here
     "adam": lambda lr, recipe: tf.keras.optimizers.Adam(lr),
     "rmsprop": lambda lr, recipe: tf.keras.optimizers.RMSprop(lr, rho=recipe.get("rho", 0.9)),
+    "bop": _bop,
 }
 
 
 def compile_model(model: tf.keras.Model, learning_rate: float, optimizer: str | None = "adam",
-                  head: str = "softmax", recipe: dict | None = None) -> None:
-    """Compile with the recipe's optimizer and the head's loss (``recipe``: extra settings such as RMSProp's rho)."""
-    if head == "attributes":  # sigmoid per attribute; class accuracy comes from ValidationScores
+                  head: str = "softmax", recipe: dict | None = None, distilled: bool = False) -> None:
+    """Compile with the recipe's optimizer and the head's loss (``recipe``: extra settings such as RMSProp's rho;
+    ``distilled``: ``model`` gives logits, trained on ``distill.targets`` with ``distill.DistillationLoss``)."""
+    recipe = recipe or {}
+    if distilled:
+        loss = distill.DistillationLoss(recipe.get("alpha", distill.ALPHA), recipe.get("temperature",
+                                                                                     distill.TEMPERATURE))
+        metrics = [distill.LabelAccuracy()]
+    elif head == "attributes":  # sigmoid per attribute; class accuracy comes from ValidationScores
         loss, metrics = "binary_crossentropy", [tf.keras.metrics.BinaryAccuracy(name="attribute_accuracy")]
     else:  # categorical cross-entropy on integer labels
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
-    model.compile(optimizer=OPTIMIZERS[optimizer](learning_rate, recipe or {}), loss=loss, metrics=metrics)
+    model.compile(optimizer=OPTIMIZERS[optimizer](learning_rate, recipe), loss=loss, metrics=metrics)
 
 
 def predict_classes(model: tf.keras.Model, dataset: Dataset, x: np.ndarray, head: str) -> np.ndarray:
@@ -60,12 +77,16 @@ def predict_classes(model: tf.keras.Model, dataset: Dataset, x: np.ndarray, head
 
 def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_size: int = 64, seed: int = 0,
           learning_rate: float = 0.001, force: bool = False, verbose: int = 2, distribute: str = "none",
-          optimizer: str | None = None, initial_weights: str | Path | None = None) -> dict:
+          optimizer: str | None = None, initial_weights: str | Path | None = None,
+          recipe: dict | None = None) -> dict:
     """Train registered model ``name`` on ``dataset`` into run directory ``out``; return the metrics.
 
     An interrupted run in ``out`` with the same settings resumes from its last completed epoch.
     ``optimizer`` defaults to the model's paper's (``ModelSpec.training``). ``initial_weights``: a complete
-    run whose model's weights start this one where layers match (``transfer_weights``).
+    run whose model's weights start this one where layers match (``transfer_weights``). ``recipe``: a named
+    training recipe's extra ingredients (``models.recipes``: ``name``, ``schedule``, ``rotation`` / ``shift`` /
+    ``scale`` augmentation, ``teacher`` run for distillation with ``alpha`` and ``temperature``, Bop's
+    ``bop_threshold`` / ``bop_gamma``), recorded in ``config.json``.
     """
     spec = models.get_spec(name)
     head = spec.head
@@ -73,6 +94,11 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
     if head == "attributes" and dataset.attributes_train is None:
         raise InputError(f"{name} predicts attributes, and {dataset.source} has none: use a softmax model")
     optimizer = optimizer or spec.training["optimizer"]
+    recipe = dict(recipe or {})
+    epochs = int(epochs * recipe.get("epochs_factor", 1))
+    teacher_run = recipe.get("teacher")
+    if teacher_run and (head != "softmax" or activity):
+        raise InputError(f"{name}: distillation (a teacher run) is for softmax gait models")
     monitor = "val_weighted_f1" if activity else "val_accuracy"
     outputs = len(dataset.attribute_names) if head == "attributes" else dataset.classes
     targets = {part: (getattr(dataset, "attributes_" + part) if head == "attributes" else getattr(dataset, "y_" + part))
@@ -100,6 +126,8 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
         "data_options": dataset.options,
         "initialized_from": str(initial_weights) if initial_weights else "scratch",
         "split": dataset.options.get("split", "dataset protocol"),
+        "recipe": recipe.get("name", "paper"),
+        "recipe_settings": {k: str(v) if k == "teacher" else v for k, v in recipe.items()},
         "data_summary": dataset.summary,
         "data_problems": dataset.problems.as_list(),
     }
@@ -113,7 +141,19 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
         model = models.build(name, dataset.input_shape, outputs)
         if initial_weights and not resuming:
             transfer_weights(model, load_model(initial_weights))
-        compile_model(model, learning_rate, optimizer, head, spec.training)
+        trainee = distill.logits_model(model) if teacher_run else model  # same layers and weights as model
+        compile_model(trainee, learning_rate, optimizer, head, {**spec.training, **recipe},
+                      distilled=bool(teacher_run))
+    augmenter = None
+    if any(recipe.get(k) for k in ("rotation", "shift", "scale")):
+        augmenter = augment.Augmenter(dataset.normalization, recipe.get("rotation", 0), recipe.get("shift", 0),
+                                      recipe.get("scale", 0), seed=seed)
+    train_data = augment.augmented(dataset.x_train, targets["train"], batch_size, augmenter, seed)
+    validation = (dataset.x_val, targets["val"])
+    if teacher_run:
+        teacher = distill.logits_model(load_model(teacher_run))
+        train_data = train_data.map(lambda x, y: (x, distill.targets(teacher, x, y)))
+        validation = (dataset.x_val, distill.numpy_targets(teacher, dataset.x_val, dataset.y_val))
     checkpoint = out / runs.CHECKPOINT_FILE
     best_checkpoint = tf.keras.callbacks.ModelCheckpoint(
         str(checkpoint), monitor=monitor, mode="max", save_best_only=True, save_weights_only=True
@@ -124,7 +164,12 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
     if activity:  # first: the callbacks after it read its val_weighted_f1 (the thesis keeps the rate fixed)
         callbacks.insert(0, scoring.ValidationScores(dataset.x_val, dataset.y_val, head, dataset.attribute_table,
                                                      dataset.attribute_table_classes))
-    else:
+    elif optimizer == "bop":  # Bop's flips are paced by its gamma and threshold; no learning-rate schedule
+        pass
+    elif recipe.get("schedule") == "cosine":  # decays to 0 over the run (best recipe)
+        callbacks.insert(0, tf.keras.callbacks.LearningRateScheduler(
+            lambda epoch: float(learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / epochs)))))
+    else:  # BiPedalNet Sec. 2.3: "exponentially reduces the rate when validation accuracy plateaus"
         callbacks.insert(0, resume.ReduceLROnPlateauFrom(best_so_far, monitor=monitor, mode="max", factor=0.5,
                                                          patience=3, min_lr=1e-5))
     if verbose:
@@ -132,13 +177,9 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
               f"{len(dataset.y_train)} train / {len(dataset.y_val)} val / {len(dataset.y_test)} test windows, "
               f"{dataset.classes} classes", flush=True)
     start = time.time()
-    model.fit(
-        dataset.x_train, targets["train"],
-        validation_data=(dataset.x_val, targets["val"]),
-        epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks, verbose=verbose,
-    )
+    trainee.fit(train_data, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose)
     train_seconds = time.time() - start
-    model.load_weights(str(checkpoint))
+    trainee.load_weights(str(checkpoint))
     run.save_model(model)
     os.remove(checkpoint)
     run.training_done(f"{name}: {dataset.description}")
@@ -198,6 +239,8 @@ def transfer_weights(model: tf.keras.Model, source: tf.keras.Model) -> list:
 
 def load_model(run_dir: str | Path) -> tf.keras.Model:
     """The trained Keras model of a complete run."""
+    import gaitbnn.models.registry  # noqa: F401  registers Larq's layers and ours (Thermometer) for loading
+
     path = Path(run_dir) / runs.MODEL_FILE
     try:
         return tf.keras.models.load_model(str(path), compile=False)
