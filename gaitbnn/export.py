@@ -132,9 +132,11 @@ def parity(model: tf.keras.Model, flatbuffer: bytes, x: np.ndarray) -> dict:
     }
 
 
-def report(model: tf.keras.Model, name: str, target: str, flatbuffer: bytes, x: np.ndarray) -> dict:
-    """The export report of ``flatbuffer`` (see the module docstring)."""
-    counts = models.count_params(model)
+def report(model: tf.keras.Model, name: str, target: str, flatbuffer: bytes, x: np.ndarray,
+           counted: tf.keras.Model | None = None) -> dict:
+    """The export report of ``flatbuffer`` converted from ``model`` (see the module docstring); ``counted``: the
+    model whose parameters are counted, when ``model`` wraps it (the raw-input model around a trained one)."""
+    counts = models.count_params(counted or model)
     return {
         "model": name,
         "target": target,
@@ -174,7 +176,7 @@ def export(model: tf.keras.Model, name: str, target: str, out_dir: str | Path, x
     raw_model, x_raw = contract.raw_input_model(model, config), contract.to_raw(x, config)
     described = contract.describe(name, model, config)
     flatbuffer = contract.embed(convert(raw_model, target), described)
-    result = report(raw_model, name, target, flatbuffer, x_raw)
+    result = report(raw_model, name, target, flatbuffer, x_raw, counted=model)
     result["input"] = described
     check_parity(result)
     out_dir = runs.writable_dir(out_dir)

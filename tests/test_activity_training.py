@@ -19,7 +19,7 @@ def tiny_activity():
     return activity.load("synthetic:seconds=10", seed=0, window=50, stride=25)
 
 
-@pytest.mark.parametrize("name", ["tcnn", "btcnn-conv1"])
+@pytest.mark.parametrize("name", ["tcnn", "btcnn-conv1", "btcnn-binary"])
 def test_learns_synthetic_activities(tiny_activity, tmp_path, name):
     metrics = fit.train(name, tiny_activity, tmp_path / name, epochs=5, batch_size=16, learning_rate=1e-3,
                         seed=0, verbose=0)

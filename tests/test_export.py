@@ -8,7 +8,7 @@ from gaitbnn import export
 from gaitbnn.errors import InputError
 from gaitbnn.training import fit
 
-REPORT_FIELDS = {"size_bytes", "one_bit_limit_bytes", "ops", "binary_weight_fraction", "parity"}
+REPORT_FIELDS = {"size_bytes", "one_bit_limit_bytes", "ops", "binary_weight_fraction", "parity", "input"}
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,8 @@ def trained_export(trained_run, tmp_path_factory):
     out, _, dataset = trained_run
     model = fit.load_model(out)
     folder = tmp_path_factory.mktemp("export")
-    report = export.export(model, "bipedalnet", "arm64", folder, dataset.x_test)
+    config = json.loads((out / "config.json").read_text())
+    report = export.export(model, "bipedalnet", "arm64", folder, dataset.x_test, config)
     return folder, report, model, dataset
 
 

@@ -55,3 +55,20 @@ def test_sign_of_a_normalized_input_is_constant_but_the_thermometer_keeps_amplit
     assert code.shape == (11, 4) and set(code.ravel()) == {-1.0, 1.0}
     levels = (code > 0).sum(axis=1)  # how many thresholds k/5 each value reaches
     assert list(levels) == [int(np.floor(v * 5 + 1e-6)) if v < 1 else 4 for v in np.linspace(0, 1, 11)]
+
+
+def test_fully_binary_btcnn_is_six_binary_convolutions_in_at_most_3_mib(tmp_path):
+    """btcnn-binary at the mbientlab default (100 x 30): conv1-4 and fc1-2 land in LceBconv2d, nothing else
+    holds weights but the small float output layer, and the flatbuffer is at most 3 MiB (the tCNN's ~79 MiB)."""
+    from gaitbnn import export
+
+    model, x = export.fresh_model("btcnn-binary", seed=0, count=8)
+    report = export.export(model, "btcnn-binary", "arm64", tmp_path, x)
+    assert report["ops"]["LceBconv2d"] == 6
+    assert report["ops"].get("CONV_2D", 0) == 1  # the 1x1 float output layer, 128 x 8
+    assert "FULLY_CONNECTED" not in report["ops"]
+    assert report["size_bytes"] <= 3 * 2**20
+    assert report["parity"]["argmax_agreement"] == 1.0
+    counts = models.count_params(model)
+    assert counts["binary_params"] == 5 * 32 * 64 + 3 * 5 * 64 * 64 + 84 * 30 * 64 * 128 + 128 * 128
+    assert counts["float_params"] == 4 * 3 * 64 + 2 * 3 * 128 + (128 * 8 + 8)  # BatchNorms, output layer
