@@ -65,6 +65,45 @@ def time_flatbuffers(flatbuffers: dict, threads: int = 1, runs_count: int = 200,
                     "threads": threads} for label, s in samples.items()}
 
 
+def signature_names(flatbuffer: bytes) -> list:
+    """The names of a flatbuffer's signatures (``train``, ``infer``, ... for on-device training)."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    graph = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    return [d.signatureKey.decode() if isinstance(d.signatureKey, bytes) else d.signatureKey
+            for d in graph.signatureDefs or []]
+
+
+ON_DEVICE_PAIRS = 400  # MM'19 Sec. 5.4: LeNet4 trains on 400 samples in under 5 s per epoch on a Pixel 2
+ON_DEVICE_BATCH = 20
+
+
+def time_training_epochs(flatbuffer: bytes, pairs: int = ON_DEVICE_PAIRS, batch_size: int = ON_DEVICE_BATCH,
+                         epochs: int = 3, seed: int = 0) -> dict:
+    """Seconds per epoch of the ``train`` signature of a trainable flatbuffer (``gaitbnn export --target train``):
+    ``pairs`` random pairs in batches of ``batch_size``, one warm-up batch, the median over ``epochs`` epochs."""
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+    if "train" not in interpreter.get_signature_list():
+        raise InputError("the flatbuffer has no 'train' signature: export one with 'gaitbnn export RUN --target "
+                         "train' (lenet4, vgg8, mobilenetv2)")
+    train = interpreter.get_signature_runner("train")
+    shape = [batch_size, *train.get_input_details()["first"]["shape"][1:]]
+    rng = np.random.default_rng(seed)
+    first, second = (rng.normal(size=shape).astype(np.float32) for _ in range(2))
+    label = (np.arange(batch_size) % 2).astype(np.float32)
+    train(first=first, second=second, label=label)  # warm-up: allocation
+    seconds = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for _ in range(pairs // batch_size):
+            train(first=first, second=second, label=label)
+        seconds.append(time.perf_counter() - start)
+    return {"seconds_per_epoch": float(np.median(seconds)), "pairs": pairs, "batch_size": batch_size,
+            "epochs_timed": epochs, "machine": machine()}
+
+
 def compare(model: tf.keras.Model, name: str, x: np.ndarray, threads: int = 1, runs_count: int = 200) -> dict:
     """Export ``model`` for both targets and time them in the same run."""
     row = {"model": name}

@@ -384,13 +384,21 @@ def _timing_options(command):
 @_timing_options
 @_user_errors
 def benchmark(flatbuffer: str | None, compare_source: str | None, threads: int, runs_count: int) -> None:
-    """Time FLATBUFFER (.tflite) in the interpreter on this machine: median and p90 latency per inference."""
+    """Time FLATBUFFER (.tflite) in the interpreter on this machine: median and p90 latency per inference, or, for
+    a trainable NAME_train.tflite, seconds per epoch of its train signature (400 pairs at batch 20, MM'19)."""
     from gaitbnn import benchmark as bench_module
 
     if bool(flatbuffer) == bool(compare_source):
         raise InputError("give either FLATBUFFER.tflite or --compare NAME (not both, not neither)")
     if flatbuffer:
-        timing = bench_module.time_flatbuffers({"model": bench_module.read_flatbuffer(flatbuffer)}, threads, runs_count)
+        data = bench_module.read_flatbuffer(flatbuffer)
+        if "train" in bench_module.signature_names(data):  # on-device training (MM'19): seconds per epoch
+            t = bench_module.time_training_epochs(data)
+            click.echo(f"{flatbuffer}: train signature, {t['seconds_per_epoch']:.2f} s per epoch of {t['pairs']} "
+                       f"pairs at batch {t['batch_size']} (median of {t['epochs_timed']} epochs) on {t['machine']}; "
+                       "MM'19 reports under 5 s per epoch for LeNet4 on a Pixel 2")
+            return
+        timing = bench_module.time_flatbuffers({"model": data}, threads, runs_count)
         t = timing["model"]
         click.echo(f"{flatbuffer}: median {t['median_us']:.1f} us, p90 {t['p90_us']:.1f} us per inference "
                    f"({runs_count} runs, {threads} thread(s), {bench_module.machine()})")

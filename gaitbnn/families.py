@@ -66,6 +66,8 @@ def _train_classifier(name, settings, data_options, out, force):
                         seed=settings["seed"], learning_rate=settings["learning_rate"], force=force,
                         distribute=settings["distribute"], optimizer=ingredients.get("optimizer"),
                         recipe=ingredients)
+    if metrics.get("chief") is False:
+        return metrics, f"{name}: trained as a non-chief worker; the chief wrote the run (this worker wrote nothing)"
     return metrics, (f"{name}: test accuracy {100 * metrics['test_accuracy']:.2f}%, mean F1 {metrics['mean_f1']:.3f}, "
                      f"weighted F1 {metrics['weighted_f1']:.3f} on {dataset.description} ({metrics['params']:,} "
                      f"params, {metrics['memory_bytes'] / 1024:.1f} KiB); run in {out}")

@@ -1,8 +1,10 @@
-"""Runs that survive and scale: resume after kill -9, rerun from config.json, mirrored training on 2 devices."""
+"""Runs that survive and scale: resume after kill -9, rerun from config.json, mirrored training on 2 devices,
+multi-worker training in two local processes."""
 import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -95,3 +97,40 @@ def test_mirrored_on_two_cpu_devices_learns_like_one(tmp_path):
     assert results["mirrored"]["replicas"] == 2
     assert results["none"]["accuracy"] >= 0.7 and results["mirrored"]["accuracy"] >= 0.7
     assert abs(results["mirrored"]["accuracy"] - results["none"]["accuracy"]) <= TOLERANCE
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_multiworker_on_two_local_processes(trained_run, tmp_path):
+    """Two worker processes on 127.0.0.1, each with its TF_CONFIG, the same command and --out: both exit 0, the
+    chief (worker 0) writes a complete run, the other writes nothing into it, and it learns like one process."""
+    _, single, _ = trained_run
+    cluster = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    out = tmp_path / "run"
+    command = cli("train", "bipedalnet", "--data", TINY, "--epochs", 12, "--batch-size", 32, "--seed", 0,
+                  "--distribute", "multiworker", "--out", out)
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": {"worker": cluster},
+                                                      "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, cwd=tmp_path))
+    try:
+        outputs = [w.communicate(timeout=600)[0] for w in workers]
+    finally:
+        for w in workers:
+            w.kill()
+    for w, output in zip(workers, outputs):
+        assert w.returncode == 0, output[-3000:]
+    metrics = json.loads((out / runs.METRICS_FILE).read_text())
+    config = json.loads((out / runs.CONFIG_FILE).read_text())
+    assert config["distribute"] == "multiworker"
+    # the chief's complete run, the same files as a single process's, nothing else
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in trained_run[0].iterdir())
+    assert metrics["test_accuracy"] >= 0.7
+    assert abs(metrics["test_accuracy"] - single["test_accuracy"]) <= TOLERANCE
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the other worker left nothing in the cwd

@@ -221,6 +221,17 @@ def test_on_device_training_export_trains_in_the_tflite_interpreter(tmp_path):
     assert json.loads((tmp_path / "lenet4_train.json").read_text())["target"] == "train"
     with pytest.raises(InputError, match="binary layers"):
         ondevice.convert(embeddings.lenet4_binary(input_shape=(20, 12, 1), embedding=8))
+    # the train signature timed as MM'19 measures it: seconds per epoch of pairs at batch 20
+    from gaitbnn import benchmark
+
+    flatbuffer = (tmp_path / "lenet4_train.tflite").read_bytes()
+    assert "train" in benchmark.signature_names(flatbuffer)
+    timing = benchmark.time_training_epochs(flatbuffer, pairs=40, epochs=2)
+    assert timing["seconds_per_epoch"] > 0 and timing["pairs"] == 40 and timing["batch_size"] == 20
+    printed = CliRunner().invoke(main, ["benchmark", str(tmp_path / "lenet4_train.tflite")])
+    assert printed.exit_code == 0, printed.output
+    assert "s per epoch of 400 pairs at batch 20" in printed.output
+    assert benchmark.machine() in printed.output  # labelled with this machine's architecture
 
 
 def test_cli_trains_and_exports_for_on_device_training(tmp_path):

@@ -13,6 +13,7 @@ the best validation weighted F1 is kept.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,6 +89,17 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
     ``scale`` augmentation, ``teacher`` run for distillation with ``alpha`` and ``temperature``, Bop's
     ``bop_threshold`` / ``bop_gamma``), recorded in ``config.json``.
     """
+    strategy = distribution.strategy(distribute)  # first: a multi-worker strategy must exist before other ops
+    if not distribution.is_chief(strategy):  # train alongside the chief, write nothing into its run
+        with tempfile.TemporaryDirectory(prefix="gaitbnn-worker-") as scratch:
+            return _train(name, dataset, Path(scratch) / "run", epochs, batch_size, seed, learning_rate, True,
+                          0, distribute, optimizer, initial_weights, recipe, strategy, chief=False)
+    return _train(name, dataset, out, epochs, batch_size, seed, learning_rate, force, verbose, distribute, optimizer,
+                  initial_weights, recipe, strategy)
+
+
+def _train(name, dataset, out, epochs, batch_size, seed, learning_rate, force, verbose, distribute, optimizer,
+           initial_weights, recipe, strategy, chief=True):
     spec = models.get_spec(name)
     head = spec.head
     activity = spec.family == models.ACTIVITY
@@ -137,7 +149,7 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
         config["attribute_table_classes"] = dataset.attribute_table_classes.tolist()
     run = runs.RunWriter(out, config, force=force, monitor=monitor)
     out, best_so_far, resuming = run.out, run.best_so_far, run.resuming
-    with distribution.strategy(distribute).scope():
+    with strategy.scope():
         model = models.build(name, dataset.input_shape, outputs)
         if initial_weights and not resuming:
             transfer_weights(model, load_model(initial_weights))
@@ -179,6 +191,11 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
     start = time.time()
     trainee.fit(train_data, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose)
     train_seconds = time.time() - start
+    if not chief:  # another worker: the chief holds the best checkpoint and finishes the run
+        return {"model": name, "chief": False}
+    if distribute == "multiworker":  # finish outside the strategy: what follows is local to the chief
+        model = models.build(name, dataset.input_shape, outputs)
+        trainee = distill.logits_model(model) if teacher_run else model
     trainee.load_weights(str(checkpoint))
     run.save_model(model)
     os.remove(checkpoint)
