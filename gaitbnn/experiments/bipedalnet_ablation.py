@@ -79,7 +79,7 @@ def reproduce(settings: dict) -> Report:
             f"{100 * reference['test_accuracy']:.2f}%. Seed {setting['seed']}. Sizes: arm64 flatbuffers "
             f"({'all' if not over else 'NOT all'} within {SIZE_LIMIT_BYTES // 1024} KiB).")
     text = writer.table(pd.DataFrame(rows), "ablation", "BiPedalNet: training ingredients added in turn", note)
-    writer.json("ablation.json", {"data": str(setting["data"]), "synthetic": synthetic, "seed": setting["seed"],
+    writer.json("results.json", {"data": str(setting["data"]), "synthetic": synthetic, "seed": setting["seed"],
                                   "split": setting.get("split", "windows"), "reference": reference,
                                   "steps": results})
     return Report(text, writer.files, {"reference": reference, "steps": results})
