@@ -68,7 +68,7 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in [
     Experiment("bipedalnet-ablation", "BiPedalNet's gap to float IDNet, training ingredients added in turn",
                "gaitbnn.experiments.bipedalnet_ablation", "bipedalnet_table2", ("idnet", "bipedalnet"),
                ("split", "keep_duplicates"),
-               tiny=("--data", "synthetic:users=3,seconds=30", "--epochs", "1")),
+               tiny=("--data", "synthetic:users=3,seconds=20", "--epochs", "1")),
     Experiment("btcnn", "BtCNN thesis Tables 5.3.2-5.3.7: tCNN and Conv[1]..Conv[1-4] on LARa",
                "gaitbnn.experiments.btcnn", "btcnn_tables",
                tuple(f"{m}{h}" for h in ("", "-attr") for m in ("tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3",
