@@ -97,8 +97,7 @@ def _gait(config, shape):
 
 def _activity(config, shape):
     options = config.get("data_options") or {}
-    summary = (config.get("data_summary") or {}).get("sample_rate_hz") or {}
-    rate = summary.get("median") if isinstance(summary, dict) else None
+    rate = ((config.get("data_summary") or {}).get("sample_rate_hz") or {}).get("median")
     steps = shape[0]
     return {
         "channels": list(config.get("channel_names") or [f"channel_{i}" for i in range(shape[1])]),
@@ -170,7 +169,9 @@ def embed(flatbuffer: bytes, contract: dict) -> bytes:
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
-    graph = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    from gaitbnn import export
+
+    graph = export.graph_of(flatbuffer)
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(json.dumps(contract).encode(), dtype=np.uint8)
     graph.buffers.append(buffer)
@@ -182,9 +183,9 @@ def embed(flatbuffer: bytes, contract: dict) -> bytes:
 
 def read(flatbuffer: bytes) -> dict | None:
     """The contract embedded in ``flatbuffer`` (None if it has none)."""
-    from tensorflow.lite.tools import flatbuffer_utils
+    from gaitbnn import export
 
-    graph = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    graph = export.graph_of(flatbuffer)
     for entry in graph.metadata or []:
         name = entry.name.decode() if isinstance(entry.name, bytes) else entry.name
         if name == METADATA_NAME:

@@ -74,7 +74,8 @@ def convert(model: tf.keras.Model, target: str) -> bytes:
         raise InputError(f"model {model.name} cannot be converted for target {target}: {first}") from None
 
 
-def _graph(flatbuffer):
+def graph_of(flatbuffer: bytes) -> object:
+    """The flatbuffer as TFLite's schema objects (``ModelT``: operator codes, subgraphs, buffers, metadata)."""
     from tensorflow.lite.tools import flatbuffer_utils
 
     return flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
@@ -91,7 +92,7 @@ def _op_names(graph):
 
 def op_counts(flatbuffer: bytes) -> dict:
     """Number of operators per op type (builtin name, or custom name such as LceBconv2d)."""
-    graph = _graph(flatbuffer)
+    graph = graph_of(flatbuffer)
     names = _op_names(graph)
     return dict(Counter(names[op.opcodeIndex] for sub in graph.subgraphs for op in sub.operators))
 
@@ -100,7 +101,7 @@ def binary_op_weights(flatbuffer: bytes) -> int:
     """Number of weights held by binary convolutions: out x kh x kw x channels_in for each LceBconv2d."""
     from flatbuffers import flexbuffers
 
-    graph = _graph(flatbuffer)
+    graph = graph_of(flatbuffer)
     names = _op_names(graph)
     total = 0
     for sub in graph.subgraphs:

@@ -54,18 +54,16 @@ def _train_classifier(name, settings, data_options, out, force):
     from gaitbnn.training import fit
 
     spec = models.get_spec(name)
-    recipe, ingredients = None, {}
-    if settings.get("recipe") and (settings["recipe"] != "paper" or spec.family == datasets.GAIT):
-        if spec.family != datasets.GAIT:  # every model trains by its paper's recipe ("paper", also in its config)
-            raise InputError(f"--recipe: the gait recipes are for the gait models; {name} trains by its paper's")
-        recipe = recipes.gait_recipe(settings["recipe"])
-        recipe_data, ingredients = recipes.split_recipe(recipe)
+    chosen, ingredients = settings.get("recipe"), {}
+    if spec.family == datasets.GAIT and chosen:
+        recipe_data, ingredients = recipes.split_recipe(recipes.gait_recipe(chosen))
         data_options = {**data_options, **recipe_data}
+    elif chosen not in (None, "paper"):  # every other model trains by its paper's ("paper", also in its config)
+        raise InputError(f"--recipe: the gait recipes are for the gait models; {name} trains by its paper's")
     dataset = datasets.load_family(spec.family, settings["data"], settings["seed"], spec.input_shape, data_options)
     metrics = fit.train(name, dataset, out, epochs=settings["epochs"], batch_size=settings["batch_size"],
                         seed=settings["seed"], learning_rate=settings["learning_rate"], force=force,
-                        distribute=settings["distribute"], optimizer=ingredients.get("optimizer"),
-                        recipe=ingredients)
+                        distribute=settings["distribute"], recipe=ingredients)
     if metrics.get("chief") is False:
         return metrics, f"{name}: trained as a non-chief worker; the chief wrote the run (this worker wrote nothing)"
     return metrics, (f"{name}: test accuracy {100 * metrics['test_accuracy']:.2f}%, mean F1 {metrics['mean_f1']:.3f}, "

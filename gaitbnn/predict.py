@@ -34,7 +34,6 @@ class Predictor:
     family: str
     labels: list
     contract: dict
-    data_options: dict
     scores: Callable
     source: str  # what it runs: "keras (run)" or "flatbuffer (LCE interpreter)"
 
@@ -60,7 +59,7 @@ def load_predictor(model_path: str | Path) -> Predictor:
         family = _family_of(config["model"])
         model = contract.raw_input_model(fit.load_model(path), config)
         described = contract.describe(config["model"], model, config)
-        return Predictor(config["model"], family, described["labels"], described, config.get("data_options") or {},
+        return Predictor(config["model"], family, described["labels"], described,
                          lambda x: model.predict(x, batch_size=256, verbose=0), "keras (run)")
     if path.suffix != ".tflite" or not path.is_file():
         raise InputError(f"{path}: not a run directory or a .tflite file: pass RUN or an exported NAME.tflite")
@@ -75,7 +74,7 @@ def load_predictor(model_path: str | Path) -> Predictor:
     from gaitbnn import benchmark, export
 
     flatbuffer = benchmark.read_flatbuffer(path)
-    return Predictor(report["model"], family, report["input"]["labels"], report["input"], {},
+    return Predictor(report["model"], family, report["input"]["labels"], report["input"],
                      lambda x: export.run_flatbuffer(flatbuffer, x), "flatbuffer (LCE interpreter)")
 
 

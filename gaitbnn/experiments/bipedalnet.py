@@ -65,7 +65,6 @@ def train_model(name: str, setting: dict, recipe: dict, run_dir: Path, label: st
             raise InputError(f"{label}: distillation needs the trained {ingredients['teacher']} in {teacher}: "
                              f"include {ingredients['teacher']} in --models")
         ingredients["teacher"] = str(teacher)
-    settings_text = {k: str(v) if k == "teacher" else v for k, v in ingredients.items()}
 
     def train():
         print(f"[{label}] training", flush=True)
@@ -74,13 +73,12 @@ def train_model(name: str, setting: dict, recipe: dict, run_dir: Path, label: st
                                        dict(split=split, keep_duplicates=keep, **data_options))
         return fit.train(name, dataset, run_dir, epochs=setting["epochs"], batch_size=setting["batch_size"],
                          seed=setting["seed"], learning_rate=setting["learning_rate"], force=True,
-                         verbose=setting.get("verbose", 2), optimizer=ingredients.get("optimizer"),
-                         recipe=ingredients)
+                         verbose=setting.get("verbose", 2), recipe=ingredients)
 
     expected = dict(model=name, data=str(setting["data"]), seed=setting["seed"], split=split, keep_duplicates=keep,
-                    recipe=recipe.get("name", "paper"), recipe_settings=settings_text,
+                    recipe=recipe.get("name", "paper"), recipe_settings=recipes.recorded(ingredients),
                     train_stride_seconds=data_options.get("train_stride_seconds"),
-                    epochs=int(setting["epochs"] * ingredients.get("epochs_factor", 1)))
+                    epochs=recipes.recipe_epochs(setting["epochs"], ingredients))
     return train_or_reuse(run_dir, expected, train, setting.get("force", False), label)
 
 

@@ -51,6 +51,16 @@ def gait_recipe(name: str) -> dict:
     return dict(lookup(GAIT_RECIPES, name, "recipe"))
 
 
+def recorded(ingredients: dict) -> dict:
+    """How a run's ``config.json`` records its training ingredients (a teacher run as its path)."""
+    return {k: str(v) if k == "teacher" else v for k, v in ingredients.items()}
+
+
+def recipe_epochs(epochs: int, ingredients: dict) -> int:
+    """The epochs a recipe trains for: ``epochs`` times its ``epochs_factor``."""
+    return int(epochs * ingredients.get("epochs_factor", 1))
+
+
 def split_recipe(recipe: dict) -> tuple:
     """(data loader options, training ingredients) of a gait ``recipe``."""
     data = {k: v for k, v in recipe.items() if k in GAIT_DATA_KEYS}

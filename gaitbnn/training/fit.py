@@ -12,6 +12,7 @@ the best validation weighted F1 is kept.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -23,6 +24,7 @@ import tensorflow as tf
 
 from gaitbnn import models, runs
 from gaitbnn.errors import InputError
+from gaitbnn.models import recipes
 from gaitbnn.training import augment, distill, resume, scoring
 from gaitbnn.training import distribute as distribution
 
@@ -90,24 +92,27 @@ def train(name: str, dataset: Dataset, out: str | Path, epochs: int = 30, batch_
     ``bop_threshold`` / ``bop_gamma``), recorded in ``config.json``.
     """
     strategy = distribution.strategy(distribute)  # first: a multi-worker strategy must exist before other ops
-    if not distribution.is_chief(strategy):  # train alongside the chief, write nothing into its run
-        with tempfile.TemporaryDirectory(prefix="gaitbnn-worker-") as scratch:
-            return _train(name, dataset, Path(scratch) / "run", epochs, batch_size, seed, learning_rate, True,
-                          0, distribute, optimizer, initial_weights, recipe, strategy, chief=False)
-    return _train(name, dataset, out, epochs, batch_size, seed, learning_rate, force, verbose, distribute, optimizer,
-                  initial_weights, recipe, strategy)
+    chief = distribution.is_chief(strategy)
+    with contextlib.ExitStack() as stack:
+        if not chief:  # train alongside the chief, write nothing into its run
+            out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gaitbnn-worker-"))) / "run"
+            force, verbose = True, 0
+        return _train(name, dataset, out, epochs=epochs, batch_size=batch_size, seed=seed,
+                      learning_rate=learning_rate, force=force, verbose=verbose, distribute=distribute,
+                      optimizer=optimizer, initial_weights=initial_weights, recipe=recipe, strategy=strategy,
+                      chief=chief)
 
 
-def _train(name, dataset, out, epochs, batch_size, seed, learning_rate, force, verbose, distribute, optimizer,
-           initial_weights, recipe, strategy, chief=True):
+def _train(name, dataset, out, *, epochs, batch_size, seed, learning_rate, force, verbose, distribute, optimizer,
+           initial_weights, recipe, strategy, chief):
     spec = models.get_spec(name)
     head = spec.head
     activity = spec.family == models.ACTIVITY
     if head == "attributes" and dataset.attributes_train is None:
         raise InputError(f"{name} predicts attributes, and {dataset.source} has none: use a softmax model")
-    optimizer = optimizer or spec.training["optimizer"]
     recipe = dict(recipe or {})
-    epochs = int(epochs * recipe.get("epochs_factor", 1))
+    optimizer = optimizer or recipe.get("optimizer") or spec.training["optimizer"]
+    epochs = recipes.recipe_epochs(epochs, recipe)
     teacher_run = recipe.get("teacher")
     if teacher_run and (head != "softmax" or activity):
         raise InputError(f"{name}: distillation (a teacher run) is for softmax gait models")
@@ -139,7 +144,7 @@ def _train(name, dataset, out, epochs, batch_size, seed, learning_rate, force, v
         "initialized_from": str(initial_weights) if initial_weights else "scratch",
         "split": dataset.options.get("split", "dataset protocol"),
         "recipe": recipe.get("name", "paper"),
-        "recipe_settings": {k: str(v) if k == "teacher" else v for k, v in recipe.items()},
+        "recipe_settings": recipes.recorded(recipe),
         "data_summary": dataset.summary,
         "data_problems": dataset.problems.as_list(),
     }
