@@ -11,7 +11,8 @@ comma := ,
 EXTRAS := test$(if $(GPU),$(comma)gpu)
 EPOCHS ?=
 
-.PHONY: venv lint test check-wheels reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese bench clean
+.PHONY: venv lint test check-wheels reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese bench \
+	aarch64 bench-aarch64 clean
 
 venv: $(VENV)/.installed
 
@@ -60,6 +61,17 @@ reproduce-%: venv
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The emulated aarch64 runtime in build/aarch64 (export/README.md): LCE v0.16.0's aarch64 kernels on Debian sid's
+# arm64 TensorFlow Lite 2.14.1 under qemu-aarch64, gaitbnn's runner, lce_benchmark_model, the instruction counter.
+# Inputs from ../shared/vendor when present, else from their origins; host tools installed by apt-get as root.
+aarch64: venv
+	export/aarch64/build.sh build/aarch64
+
+# Every model's arm64 and float flatbuffers on LCE's aarch64 kernels: instructions per inference, aarch64 parity
+# (runs/bench/bench_aarch64.{json,csv,md,png}). MODELS=a,b for a subset.
+bench-aarch64: aarch64
+	$(BIN)/gaitbnn bench --aarch64 --out runs/bench $(if $(MODELS),--models $(MODELS))
 
 # Every model's arm64 and float flatbuffers side by side, then on-device training (MM'19): LeNet4's train
 # signature, seconds per epoch of 400 pairs at batch 20.

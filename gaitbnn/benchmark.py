@@ -1,8 +1,10 @@
 """Latency of flatbuffers in the interpreter on this machine, measured side by side.
 
 LCE's optimized binary kernels target ARM64; on x86 its interpreter runs them
-slower than float. Every figure is labelled with the machine it was measured on;
-phone figures come from ``export/android/benchmark_on_phone.sh``.
+slower than float, so these figures say nothing about a phone: the ARM64 cost
+figure is ``aarch64_bench`` (instructions on LCE's aarch64 kernels). Every figure
+is labelled with the machine it was measured on; phone figures come from
+``export/android/benchmark_on_phone.sh``.
 Timings are wall-clock times of one ``predict`` call on one input (Python call
 overhead included, the same for both targets); the flatbuffers being compared
 are timed in alternation, so both see the same machine load.
@@ -24,23 +26,8 @@ if TYPE_CHECKING:
 
     import tensorflow as tf
 
-TFLITE_IDENTIFIER = b"TFL3"
-
-
 def machine() -> str:
     return f"{platform.machine()} ({platform.system()}, {platform.processor() or 'cpu'})"
-
-
-def read_flatbuffer(path: str | Path) -> bytes:
-    """The bytes of a .tflite file, checked to be a TFLite flatbuffer."""
-    try:
-        data = open(path, "rb").read()
-    except OSError as err:
-        raise InputError(f"{path}: cannot read ({err.strerror}): pass a .tflite file written by "
-                         "'gaitbnn export'") from None
-    if data[4:8] != TFLITE_IDENTIFIER:
-        raise InputError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier): pass a .tflite file")
-    return data
 
 
 def time_flatbuffers(flatbuffers: dict, threads: int = 1, runs_count: int = 200, warmup: int = 20,
@@ -63,15 +50,6 @@ def time_flatbuffers(flatbuffers: dict, threads: int = 1, runs_count: int = 200,
                 samples[label].append(elapsed * 1e6)
     return {label: {"median_us": float(np.median(s)), "p90_us": float(np.percentile(s, 90)), "runs": len(s),
                     "threads": threads} for label, s in samples.items()}
-
-
-def signature_names(flatbuffer: bytes) -> list:
-    """The names of a flatbuffer's signatures (``train``, ``infer``, ... for on-device training)."""
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    graph = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
-    return [d.signatureKey.decode() if isinstance(d.signatureKey, bytes) else d.signatureKey
-            for d in graph.signatureDefs or []]
 
 
 ON_DEVICE_PAIRS = 400  # MM'19 Sec. 5.4: LeNet4 trains on 400 samples in under 5 s per epoch on a Pixel 2
@@ -149,8 +127,9 @@ def bench(out: str | Path, names: list | None = None, threads: int = 1, runs_cou
         rows.append(bench_row(row))
     frame = pd.DataFrame(rows)
     note = (f"Measured on {machine()} in the LCE interpreter, {threads} thread(s), median of {runs_count} runs, "
-            "fresh weights. LCE's binary kernels are optimized for ARM64: on x86 they run slower than float. "
-            "Phone latencies: export/android/benchmark_on_phone.sh.")
+            "fresh weights. LCE's binary kernels are optimized for ARM64: on x86 they run slower than float, and "
+            "these latencies say nothing about a phone. The ARM64 figure: 'gaitbnn bench --aarch64' (instructions "
+            "on LCE's aarch64 kernels); phone latencies: export/android/benchmark_on_phone.sh.")
     text = write_table(frame, out, "bench", f"Flatbuffers, arm64 vs float, on {platform.machine()}", note)
     runs.write_json(out / "bench.json", {"machine": machine(), "threads": threads, "runs": runs_count, "rows": raw})
     return text, frame

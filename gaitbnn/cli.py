@@ -381,18 +381,30 @@ def _timing_options(command):
 @click.argument("flatbuffer", required=False, type=click.Path())
 @click.option("--compare", "compare_source", default=None,
               help="Export this model name or run directory for arm64 and float, and time both in the same run.")
+@click.option("--aarch64", "on_aarch64", is_flag=True,
+              help="Run FLATBUFFER (any LCE flatbuffer) on LCE's aarch64 kernels under qemu ('make aarch64'): "
+                   "instructions per inference, total and per op type, and lce_benchmark_model's op profile.")
+@click.option("--json", "as_json", is_flag=True, help="With --aarch64: print one JSON object.")
 @_timing_options
 @_user_errors
-def benchmark(flatbuffer: str | None, compare_source: str | None, threads: int, runs_count: int) -> None:
+def benchmark(flatbuffer: str | None, compare_source: str | None, on_aarch64: bool, as_json: bool, threads: int,
+              runs_count: int) -> None:
     """Time FLATBUFFER (.tflite) in the interpreter on this machine: median and p90 latency per inference, or, for
-    a trainable NAME_train.tflite, seconds per epoch of its train signature (400 pairs at batch 20, MM'19)."""
+    a trainable NAME_train.tflite, seconds per epoch of its train signature (400 pairs at batch 20, MM'19).
+    With --aarch64: its cost on LCE's aarch64 kernels (the kernels a phone runs) instead."""
     from gaitbnn import benchmark as bench_module
+    from gaitbnn import flatbuffer as tflite_file
 
     if bool(flatbuffer) == bool(compare_source):
         raise InputError("give either FLATBUFFER.tflite or --compare NAME (not both, not neither)")
+    if on_aarch64:
+        if not flatbuffer:
+            raise InputError("--aarch64 takes a FLATBUFFER.tflite; for every model: 'gaitbnn bench --aarch64'")
+        click.echo(_aarch64_file_lines(flatbuffer, threads, runs_count, as_json))
+        return
     if flatbuffer:
-        data = bench_module.read_flatbuffer(flatbuffer)
-        if "train" in bench_module.signature_names(data):  # on-device training (MM'19): seconds per epoch
+        data = tflite_file.read(flatbuffer)
+        if "train" in tflite_file.signature_names(data):  # on-device training (MM'19): seconds per epoch
             t = bench_module.time_training_epochs(data)
             click.echo(f"{flatbuffer}: train signature, {t['seconds_per_epoch']:.2f} s per epoch of {t['pairs']} "
                        f"pairs at batch {t['batch_size']} (median of {t['epochs_timed']} epochs) on {t['machine']}; "
@@ -401,7 +413,8 @@ def benchmark(flatbuffer: str | None, compare_source: str | None, threads: int, 
         timing = bench_module.time_flatbuffers({"model": data}, threads, runs_count)
         t = timing["model"]
         click.echo(f"{flatbuffer}: median {t['median_us']:.1f} us, p90 {t['p90_us']:.1f} us per inference "
-                   f"({runs_count} runs, {threads} thread(s), {bench_module.machine()})")
+                   f"({runs_count} runs, {threads} thread(s), {bench_module.machine()}; x86 figures say nothing "
+                   "about a phone: add --aarch64 for its ARM64 cost)")
         return
     name, model, x, _ = _model_and_inputs(compare_source, 0)
     row = bench_module.compare(model, name, x[:64], threads=threads, runs_count=runs_count)
@@ -411,23 +424,53 @@ def benchmark(flatbuffer: str | None, compare_source: str | None, threads: int, 
                    f"p90 {t['p90_us']:8.1f} us")
     ratio = row["arm64"]["latency"]["median_us"] / row["float"]["latency"]["median_us"]
     click.echo(f"latency ratio arm64 / float: {ratio:.2f} on {bench_module.machine()} "
-               "(LCE's binary kernels are optimized for ARM64; measure phones with export/android)")
+               "(LCE's binary kernels are optimized for ARM64: 'gaitbnn bench --aarch64' gives their ARM64 cost)")
+
+
+def _aarch64_file_lines(flatbuffer: str, threads: int, runs_count: int, as_json: bool) -> str:
+    from gaitbnn import aarch64_bench
+
+    result = aarch64_bench.describe_file(flatbuffer, threads=threads, runs_count=min(runs_count, 20))
+    if as_json:
+        return json.dumps(result, indent=1)
+    total = result["instructions_per_inference"]
+    lines = [f"{flatbuffer}: {total:,} {result['cost_figure']}, {threads} thread(s)",
+             "instructions per inference by op type:"]
+    lines += [f"  {op:<16}{count:>14,}  {100 * count / total:5.1f}%"
+              for op, count in result["instructions_by_op_type"].items()]
+    lines += ["lce_benchmark_model under qemu (emulated time: not a speed figure): average "
+              f"{result['lce_benchmark_model_average_us']} us; its op profile:",
+              result["lce_benchmark_model_op_profile"],
+              f"qemu wall time of the counted run: {result['qemu_seconds']} s (not a speed figure)"]
+    return "\n".join(lines)
 
 
 @main.command()
 @click.option("--out", default="runs/bench", show_default=True, type=click.Path(file_okay=False))
 @click.option("--models", "names", default=None,
               help="Comma-separated model names (default: every registered model, the 20M-parameter tCNNs too).")
+@click.option("--aarch64", "on_aarch64", is_flag=True,
+              help="On LCE's aarch64 kernels under qemu ('make aarch64'): instructions per inference of both targets, "
+                   "aarch64 parity; writes bench_aarch64.{json,csv,md,png}.")
 @_timing_options
 @_user_errors
-def bench(out: str, names: str | None, threads: int, runs_count: int) -> None:
-    """Both targets of every registered model, side by side: sizes, latencies, ratios, parity (CSV + markdown)."""
-    from gaitbnn import benchmark as bench_module
+def bench(out: str, names: str | None, on_aarch64: bool, threads: int, runs_count: int) -> None:
+    """Both targets of every registered model, side by side: sizes, latencies (x86) or instructions (--aarch64),
+    ratios, parity (CSV + markdown)."""
     from gaitbnn import models
 
     chosen = [n.strip() for n in names.split(",") if n.strip()] if names else None
     for name in chosen or []:
         models.get_spec(name)  # a clear error for an unknown name
+    if on_aarch64:
+        from gaitbnn import aarch64_bench
+
+        text, _ = aarch64_bench.bench(out, names=chosen, threads=threads)
+        click.echo("\n" + text)
+        click.echo(f"written: {out}/bench_aarch64.json, .csv, .md, .png")
+        return
+    from gaitbnn import benchmark as bench_module
+
     text, _ = bench_module.bench(out, names=chosen, threads=threads, runs_count=runs_count)
     click.echo("\n" + text)
     click.echo(f"written: {out}/bench.csv, bench.md, bench.json")

@@ -15,6 +15,8 @@ import json
 import numpy as np
 import tensorflow as tf
 
+from gaitbnn import flatbuffer as tflite_file
+
 METADATA_NAME = "gaitbnn_input_contract"
 GAIT_CHANNELS = {"acc_x": "accelerometer_x", "acc_y": "accelerometer_y", "acc_z": "accelerometer_z",
                  "gyro_x": "gyroscope_x", "gyro_y": "gyroscope_y", "gyro_z": "gyroscope_z"}
@@ -169,9 +171,7 @@ def embed(flatbuffer: bytes, contract: dict) -> bytes:
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
-    from gaitbnn import export
-
-    graph = export.graph_of(flatbuffer)
+    graph = tflite_file.graph_of(flatbuffer)
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(json.dumps(contract).encode(), dtype=np.uint8)
     graph.buffers.append(buffer)
@@ -183,9 +183,7 @@ def embed(flatbuffer: bytes, contract: dict) -> bytes:
 
 def read(flatbuffer: bytes) -> dict | None:
     """The contract embedded in ``flatbuffer`` (None if it has none)."""
-    from gaitbnn import export
-
-    graph = export.graph_of(flatbuffer)
+    graph = tflite_file.graph_of(flatbuffer)
     for entry in graph.metadata or []:
         name = entry.name.decode() if isinstance(entry.name, bytes) else entry.name
         if name == METADATA_NAME:

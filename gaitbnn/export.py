@@ -12,23 +12,25 @@ windows; the report's ``input`` object, also embedded in the flatbuffer, is the
 contract a phone app follows (``contract``). The report holds the flatbuffer size, the 1-bit limit (binary
 weights at 1 bit, other parameters at 32), the op counts, the share of the
 model's weights that sit in binary ops, and the parity of the flatbuffer run in
-``lce.testing.Interpreter`` (LCE ops run on x86 too) against Keras. An export
-whose parity is off fails and writes nothing.
+``lce.testing.Interpreter`` (LCE ops run on x86 too) against Keras. An ``arm64``
+export also runs on LCE's aarch64 kernels when ``make aarch64`` has built that
+runtime (``aarch64``: parity there and instructions per inference; "not run"
+otherwise). An export whose parity is off, on either, fails and writes nothing.
 """
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from gaitbnn import contract, models, runs
+from gaitbnn import aarch64, contract, models, runs
+from gaitbnn import flatbuffer as tflite_file
 from gaitbnn.errors import InputError
 
 TARGETS = ("arm64", "float")
 MAX_ABS_DIFF = 1e-4  # on softmax outputs; LCE's own end-to-end tests allow 1e-3
-BINARY_OP = "LceBconv2d"
+BINARY_OP = tflite_file.BINARY_OP
 
 
 class ParityError(InputError):
@@ -74,44 +76,6 @@ def convert(model: tf.keras.Model, target: str) -> bytes:
         raise InputError(f"model {model.name} cannot be converted for target {target}: {first}") from None
 
 
-def graph_of(flatbuffer: bytes) -> object:
-    """The flatbuffer as TFLite's schema objects (``ModelT``: operator codes, subgraphs, buffers, metadata)."""
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    return flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
-
-
-def _op_names(graph):
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    builtin = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    return [code.customCode.decode() if code.customCode
-            else builtin.get(max(code.builtinCode, code.deprecatedBuiltinCode), str(code.builtinCode))
-            for code in graph.operatorCodes]
-
-
-def op_counts(flatbuffer: bytes) -> dict:
-    """Number of operators per op type (builtin name, or custom name such as LceBconv2d)."""
-    graph = graph_of(flatbuffer)
-    names = _op_names(graph)
-    return dict(Counter(names[op.opcodeIndex] for sub in graph.subgraphs for op in sub.operators))
-
-
-def binary_op_weights(flatbuffer: bytes) -> int:
-    """Number of weights held by binary convolutions: out x kh x kw x channels_in for each LceBconv2d."""
-    from flatbuffers import flexbuffers
-
-    graph = graph_of(flatbuffer)
-    names = _op_names(graph)
-    total = 0
-    for sub in graph.subgraphs:
-        for op in sub.operators:
-            if names[op.opcodeIndex] == BINARY_OP:
-                out, kh, kw, _ = sub.tensors[op.inputs[1]].shape  # bit-packed along the input channels
-                total += int(out * kh * kw * flexbuffers.Loads(bytes(op.customOptions))["channels_in"])
-    return total
-
-
 def run_flatbuffer(flatbuffer: bytes, x: np.ndarray, threads: int = 1) -> np.ndarray:
     """Outputs of the flatbuffer on ``x``, one input at a time, in LCE's interpreter."""
     import larq_compute_engine as lce
@@ -120,16 +84,41 @@ def run_flatbuffer(flatbuffer: bytes, x: np.ndarray, threads: int = 1) -> np.nda
     return np.concatenate([np.asarray(interpreter.predict(x[i:i + 1])) for i in range(len(x))])
 
 
-def parity(model: tf.keras.Model, flatbuffer: bytes, x: np.ndarray) -> dict:
-    """Largest absolute output difference and argmax agreement, Keras vs flatbuffer."""
-    expected = model.predict(x, verbose=0)
-    actual = run_flatbuffer(flatbuffer, x).reshape(expected.shape)
+def compare_outputs(expected: np.ndarray, actual: np.ndarray) -> dict:
+    """Largest absolute difference and argmax agreement of ``actual`` against ``expected`` (first axis: inputs)."""
+    actual = np.asarray(actual).reshape(expected.shape)
     return {
         "max_abs_diff": float(np.max(np.abs(actual - expected))),
         "max_abs_output": float(np.max(np.abs(expected))),
         "argmax_agreement": float(np.mean(actual.argmax(axis=1) == expected.argmax(axis=1))),
-        "inputs_compared": int(len(x)),
+        "inputs_compared": int(len(expected)),
         "outputs": int(expected.shape[-1]),
+    }
+
+
+def parity(model: tf.keras.Model, flatbuffer: bytes, x: np.ndarray) -> dict:
+    """Largest absolute output difference and argmax agreement, Keras vs flatbuffer (LCE's x86 interpreter)."""
+    return compare_outputs(model.predict(x, verbose=0), run_flatbuffer(flatbuffer, x))
+
+
+def on_aarch64(flatbuffer: bytes, x: np.ndarray, expected: np.ndarray, budget: float = aarch64.DEFAULT_BUDGET) -> dict:
+    """The flatbuffer on LCE's aarch64 kernels (``gaitbnn.aarch64``): parity against ``expected`` (Keras's outputs
+    on ``x``) and instructions per inference; ``{"status": "not run", "reason": ...}`` without the runtime.
+    ``budget`` limits the guest instructions, so a large model is compared on the first inputs only."""
+    runtime = aarch64.available()
+    if runtime is None:
+        return {"status": "not run", "reason": aarch64.missing_reason()}
+    result = aarch64.run(flatbuffer, x, runtime=runtime, budget=budget)
+    ran = len(result.outputs[0])
+    return {
+        "status": "ran",
+        "parity": compare_outputs(expected[:ran], result.outputs[0]),
+        "instructions_per_inference": round(result.instructions_per_inference),
+        "instructions_by_op_type": result.instructions_by_op_type(),
+        "cost_figure": aarch64.COST_FIGURE,
+        "qemu_seconds": round(result.qemu_seconds, 2),
+        "qemu_seconds_note": "wall time of the emulator: not a speed figure",
+        "runtime": {k: runtime.facts.get(k) for k in ("lce", "tflite", "qemu_version", "bconv2d_kernel")},
     }
 
 
@@ -145,22 +134,24 @@ def report(model: tf.keras.Model, name: str, target: str, flatbuffer: bytes, x: 
         "one_bit_limit_bytes": counts["memory_bytes"],
         "params": counts["params"],
         "binary_params": counts["binary_params"],
-        "ops": op_counts(flatbuffer),
-        "binary_weight_fraction": binary_op_weights(flatbuffer) / counts["params"],
+        "ops": tflite_file.op_counts(flatbuffer),
+        "binary_weight_fraction": tflite_file.binary_op_weights(flatbuffer) / counts["params"],
         "parity": parity(model, flatbuffer, x),
     }
 
 
-def check_parity(result: dict) -> None:
+def check_parity(result: dict, measured: dict | None = None, where: str = "") -> None:
     """Raise ``ParityError`` saying by how much, unless argmax agrees everywhere and outputs are within 1e-4.
 
-    The limit is relative for outputs larger than 1 (an embedding network's raw features): 1e-4 of the largest.
+    ``measured``: another parity of the same flatbuffer than ``result["parity"]`` (e.g. on the aarch64 runtime,
+    ``where`` then says so). The limit is relative for outputs larger than 1 (an embedding network's raw
+    features): 1e-4 of the largest.
     """
-    p = result["parity"]
+    p = measured or result["parity"]
     limit = MAX_ABS_DIFF * max(1.0, p.get("max_abs_output", 1.0))
     if p["argmax_agreement"] < 1.0 or p["max_abs_diff"] > limit:
         raise ParityError(
-            f"{result['model']} ({result['target']}): flatbuffer differs from Keras: "
+            f"{result['model']} ({result['target']}): flatbuffer differs from Keras{where}: "
             f"max |diff| {p['max_abs_diff']:.2e} "
             f"(limit {limit:.1e}), argmax agreement {p['argmax_agreement']:.4f} on {p['inputs_compared']} "
             "inputs: nothing written; report this model as a conversion bug"
@@ -180,6 +171,10 @@ def export(model: tf.keras.Model, name: str, target: str, out_dir: str | Path, x
     result = report(raw_model, name, target, flatbuffer, x_raw, counted=model)
     result["input"] = described
     check_parity(result)
+    if target == "arm64":  # the kernels a phone runs, where the runtime is built
+        result["aarch64"] = on_aarch64(flatbuffer, x_raw, raw_model.predict(x_raw, verbose=0))
+        if result["aarch64"]["status"] == "ran":
+            check_parity(result, result["aarch64"]["parity"], " on the aarch64 runtime")
     out_dir = runs.writable_dir(out_dir)
     runs.write_bytes(Path(out_dir) / f"{name}.tflite", flatbuffer)
     runs.write_json(Path(out_dir) / f"{name}.json", result)

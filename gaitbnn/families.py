@@ -95,7 +95,21 @@ def _export_flatbuffer(model, name, target, out, x, config=None):
             f"{report['one_bit_limit_bytes'] / 1024:.1f} KiB), binary weight fraction "
             f"{report['binary_weight_fraction']:.4f}, ops {report['ops']}\n"
             f"parity vs Keras: max |diff| {p['max_abs_diff']:.2e}, argmax agreement {p['argmax_agreement']:.3f} "
-            f"on {p['inputs_compared']} raw inputs; input: {_input_line(report['input'])}; report {out}/{name}.json")
+            f"on {p['inputs_compared']} raw inputs\n{_aarch64_line(report)}"
+            f"input: {_input_line(report['input'])}; report {out}/{name}.json")
+
+
+def _aarch64_line(report):
+    """The export's run on LCE's aarch64 kernels, as one line (arm64 target only)."""
+    if "aarch64" not in report:
+        return ""
+    run = report["aarch64"]
+    if run["status"] != "ran":
+        return f"aarch64: not run ({run['reason']})\n"
+    p = run["parity"]
+    return (f"aarch64 (LCE's kernels under qemu): max |diff| vs Keras {p['max_abs_diff']:.2e}, argmax agreement "
+            f"{p['argmax_agreement']:.3f} on {p['inputs_compared']} inputs; {run['instructions_per_inference']:,} "
+            "guest instructions per inference (not time)\n")
 
 
 def _input_line(contract):

@@ -71,9 +71,10 @@ def load_predictor(model_path: str | Path) -> Predictor:
     if "input" not in report:
         raise InputError(f"{report_path}: has no input contract (exported by an older gaitbnn): export again")
     family = _family_of(report["model"])
-    from gaitbnn import benchmark, export
+    from gaitbnn import export
+    from gaitbnn import flatbuffer as tflite_file
 
-    flatbuffer = benchmark.read_flatbuffer(path)
+    flatbuffer = tflite_file.read(path)
     return Predictor(report["model"], family, report["input"]["labels"], report["input"],
                      lambda x: export.run_flatbuffer(flatbuffer, x), "flatbuffer (LCE interpreter)")
 

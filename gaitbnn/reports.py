@@ -83,3 +83,37 @@ def _number(text):
         return float(text)
     except (TypeError, ValueError):
         return None
+
+
+def plot_stacked_bars(parts: dict, png_path: str | Path, title: str, columns: int = 4) -> None:
+    """One small panel per entry of ``parts`` (name -> {bar: {part: value}}), each with a horizontal bar per bar
+    name stacked by part, on the panel's own scale (the entries may differ by orders of magnitude)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = sorted({k for bars in parts.values() for bar in bars.values() for k in bar})
+    colours = dict(zip(kinds, plt.get_cmap("tab20").colors * 2))
+    rows = -(-len(parts) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 1.4 * rows + 1.2), squeeze=False)
+    for ax, (name, bars) in zip(axes.flat, parts.items()):
+        for y, values in enumerate(bars.values()):
+            left = 0.0
+            for kind, value in sorted(values.items(), key=lambda kv: -kv[1]):
+                ax.barh(y, value, left=left, color=colours[kind])
+                left += value
+            ax.text(left, y, f" {left / 1e6:.3g}M", va="center", fontsize=7)
+        ax.set_yticks(range(len(bars)), list(bars), fontsize=8)
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_xlim(0, 1.3 * max(sum(v.values()) for v in bars.values()))
+    for ax in list(axes.flat)[len(parts):]:
+        ax.axis("off")
+    fig.legend([plt.Rectangle((0, 0), 1, 1, color=colours[k]) for k in kinds], kinds, loc="lower center",
+               ncol=min(len(kinds), 6), fontsize=8)
+    fig.suptitle(textwrap.fill(title, 110), fontsize=10)
+    fig.tight_layout(rect=(0, 0.04 + 0.02 * (len(kinds) // 6), 1, 0.97))
+    with atomic_path(png_path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
