@@ -35,8 +35,8 @@ BUILD_HINT = "run 'make aarch64' in the gaitbnn checkout (about 2 minutes; expor
 WARMUP_BEGIN, WARMUP_END, INVOKE_BEGIN, INVOKE_END, OP_BEGIN, OP_END = 1, 2, 3, 4, 5, 6
 INTERPRETER = "(interpreter)"  # the instructions of an invoke outside its ops
 COST_FIGURE = "guest aarch64 instructions per inference (qemu-aarch64 plugin; deterministic, not time)"
-PROBE_SAMPLES = 4  # run first when a budget limits the samples: their count sets how many more fit
-DEFAULT_BUDGET = 3e8  # guest instructions for all samples of one run (some 5-15 s of qemu)
+PROBE_SAMPLES = 1  # run first when a budget limits the samples: its count sets how many more fit
+DEFAULT_BUDGET = 3e8  # guest instructions for all samples of one run (some 10-25 s of qemu for float models)
 
 
 class RuntimeMissing(InputError):

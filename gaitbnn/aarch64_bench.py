@@ -62,10 +62,11 @@ def measure(name: str, runtime: aarch64.Runtime, seed: int = 0, threads: int = 1
     }
 
 
-def table_row(row: dict, reference_instructions: float | None) -> dict:
-    """One line of the people's table."""
+def table_row(row: dict, reference_instructions: float) -> dict:
+    """One line of the people's table (the ratio against float IDNet for the gait models only)."""
     arm, flt = row["targets"]["arm64"], row["targets"]["float"]
-    against = f"{reference_instructions / row['arm64_instructions']:.2f}" if reference_instructions else "-"
+    gait = models.get_spec(row["model"]).family == models.get_spec(REFERENCE).family  # IDNet's alternatives only
+    against = f"{reference_instructions / row['arm64_instructions']:.2f}" if gait else "-"
     return {
         "model": row["model"],
         "arm64 KiB": round(arm["size_bytes"] / 1024, 1),

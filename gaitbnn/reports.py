@@ -94,7 +94,7 @@ def plot_stacked_bars(parts: dict, png_path: str | Path, title: str, columns: in
     import matplotlib.pyplot as plt
 
     kinds = sorted({k for bars in parts.values() for bar in bars.values() for k in bar})
-    colours = dict(zip(kinds, plt.get_cmap("tab20").colors * 2))
+    colours = dict(zip(kinds, (plt.get_cmap("tab20").colors + plt.get_cmap("tab20b").colors) * 2))
     rows = -(-len(parts) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 1.4 * rows + 1.2), squeeze=False)
     for ax, (name, bars) in zip(axes.flat, parts.items()):

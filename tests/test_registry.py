@@ -1,5 +1,6 @@
 """Every registered model, as larq-zoo tests its zoo: builds at a small shape, exports to arm64 with its binary ops
-and parity; and `gaitbnn models --json` matches the checked-in snapshot that the README's model table shows."""
+and parity (on x86, and on LCE's aarch64 kernels once `make aarch64` has built them); and `gaitbnn models --json`
+matches the checked-in snapshot that the README's model table shows."""
 import json
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
-from gaitbnn import export, families, models
+from gaitbnn import aarch64, export, families, models
 from gaitbnn.cli import main
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "models.json"
@@ -27,6 +28,8 @@ def test_model_builds_and_exports_with_its_binary_ops_and_parity(name, tmp_path)
     assert parity["max_abs_diff"] <= export.MAX_ABS_DIFF * max(1.0, parity["max_abs_output"])
     assert (tmp_path / f"{name}.tflite").stat().st_size == report["size_bytes"]
     assert set(families.of(name).targets) >= {"arm64", "float"}
+    # with the aarch64 runtime built (CI builds it), the export also ran there, within the same parity limit
+    assert report["aarch64"]["status"] == ("ran" if aarch64.available() else "not run")
 
 
 def test_models_json_matches_the_snapshot():
