@@ -11,7 +11,7 @@ comma := ,
 EXTRAS := test$(if $(GPU),$(comma)gpu)
 EPOCHS ?=
 
-.PHONY: venv lint test check-wheels reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese bench \
+.PHONY: venv lint test test-all check-wheels reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese bench \
 	aarch64 bench-aarch64 clean
 
 venv: $(VENV)/.installed
@@ -25,9 +25,13 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # Lint first (ruff, configured in pyproject.toml), then two pytest workers (one per core of the CI machine),
-# the longest tests stolen first; the 15 slowest listed.
+# the longest tests stolen first; the 15 slowest listed. The slowest tests (marked slow in tests/conftest.py)
+# run in test-all; CI runs both.
 test: venv lint
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15 -m "not slow"
+
+test-all: venv
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15 -m slow
 
 # Every pin (and extra) resolves to binary wheels for Python 3.12 too (metadata only; CI runs it).
 check-wheels: venv

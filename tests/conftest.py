@@ -11,6 +11,29 @@ from gaitbnn.data import lara
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
+# The slowest tests (45 s to 3 min each on 2 cores: full trainings of the large models, multi-process training, the
+# 23M-parameter exports), marked `slow`: `make test` leaves them out, `make test-all` runs them, and CI runs both.
+# Every model family keeps a learning test in `make test` but the GEI one (L-ResNet-50's, 2 minutes).
+SLOW = {
+    "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[lresnet]",
+    "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[siamese]",
+    "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[bipedalnet-ablation]",
+    "test_lresnet.py::test_lresnet50_learns_synthetic_geis",
+    "test_resume_and_scale.py::test_kill_9_mid_training_then_resume",
+    "test_resume_and_scale.py::test_mirrored_on_two_cpu_devices_learns_like_one",
+    "test_resume_and_scale.py::test_multiworker_on_two_local_processes",
+    "test_activity_training.py::test_learns_synthetic_activities[tcnn]",
+    "test_activity_training.py::test_learns_synthetic_activities[btcnn-conv1]",
+    *(f"test_registry.py::test_model_builds_and_exports_with_its_binary_ops_and_parity[{name}]"
+      for name in ("lresnet50", "lresnet50-binary", "resnet50", "resnet50-zero-gamma")),
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.split("/")[-1] in SLOW:
+            item.add_marker(pytest.mark.slow)
+
 
 def shared_data(*parts):
     """A folder of ../shared/data (real recordings), or skip the test saying why."""
