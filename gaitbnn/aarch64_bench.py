@@ -2,7 +2,7 @@
 
 The figure is guest aarch64 instructions per inference (``gaitbnn.aarch64``): deterministic, from the very
 kernels a phone runs, but not time. Each model is exported with fresh seeded weights for both targets and
-run on the same raw inputs as the x86 parity check (``export.fresh_model``); its outputs there are compared
+run on the same raw inputs as the x86 parity check (``families.fresh_model``); its outputs there are compared
 with Keras's and with LCE's x86 interpreter's. Ratios: float target / arm64 target, and float IDNet (the
 network a gait app would otherwise ship) / arm64 target.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitbnn import aarch64, export, models, runs
+from gaitbnn import aarch64, export, families, models, runs
 from gaitbnn import flatbuffer as tflite_file
 from gaitbnn.progress import Progress
 from gaitbnn.reports import plot_stacked_bars, write_table
@@ -42,7 +42,7 @@ def _target_row(model, target: str, x: np.ndarray, expected: np.ndarray, runtime
 def measure(name: str, runtime: aarch64.Runtime, seed: int = 0, threads: int = 1,
             budget: float = aarch64.DEFAULT_BUDGET) -> dict:
     """Both targets of registered model ``name`` on the aarch64 runtime (fresh seeded weights)."""
-    model, x = export.fresh_model(name, seed)
+    model, x = families.fresh_model(name, seed)
     expected = model.predict(x, verbose=0)
     targets = {t: _target_row(model, t, x, expected, runtime, threads, budget) for t in export.TARGETS}
     arm, flt = targets["arm64"], targets["float"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gaitbnn import export, models, runs
+from gaitbnn import export, families, models, runs
 from gaitbnn.errors import InputError
 from gaitbnn.reports import write_table
 
@@ -121,7 +121,7 @@ def bench(out: str | Path, names: list | None = None, threads: int = 1, runs_cou
     rows, raw = [], []
     for name in names or models.names():
         print(f"[bench] {name}: exporting arm64 and float, timing {runs_count} runs each ...", flush=True)
-        model, x = export.fresh_model(name, seed)
+        model, x = families.fresh_model(name, seed)
         row = compare(model, name, x, threads=threads, runs_count=runs_count)
         raw.append(row)
         rows.append(bench_row(row))

@@ -315,10 +315,8 @@ def _model_and_inputs(source, seed):
         config, _ = runs.open_run(source)
         dataset = families.run_dataset(config)
         return config["model"], fit.load_model(source), dataset.x_test[:500], config
-    from gaitbnn import export as exporter
-
     models.get_spec(source)  # a clear error for an unknown name
-    model, x = exporter.fresh_model(source, seed)
+    model, x = families.fresh_model(source, seed)
     return source, model, x, None
 
 

@@ -37,30 +37,6 @@ class ParityError(InputError):
     """The flatbuffer's outputs differ from Keras beyond the tolerance."""
 
 
-def fresh_model(name: str, seed: int = 0, count: int = 64, input_shape: tuple | None = None) -> tuple:
-    """A registered model with seeded fresh weights, and seeded inputs to check it on.
-
-    Two things keep a parity check on untrained weights meaningful:
-    - BatchNorm statistics are estimated on the inputs (training-mode passes). With
-      the initial ones (mean 0, variance 1) the integer outputs of a binary
-      convolution stay integers, exact zeros reach the next sign, and a float
-      flatbuffer, which folds BatchNorm into the convolution, rounds them to tiny
-      values of either sign.
-    - Inputs are multiples of 1/8, so the first convolution (binary weights on a
-      real input) sums exactly in any order: Keras and the interpreter then see
-      the same signs. Random real inputs hit sign ties within rounding error now
-      and then, and one flipped sign moves an untrained network's peaked softmax.
-    """
-    from gaitbnn import families
-
-    tf.keras.utils.set_random_seed(seed)
-    model = models.build(name, input_shape)
-    x = families.of(name).sample_inputs(model.input_shape[1:], count, seed)  # e.g. [0, 1] for activity windows
-    for _ in range(20):
-        model(x, training=True)
-    return model, x
-
-
 def convert(model: tf.keras.Model, target: str) -> bytes:
     """The flatbuffer bytes of ``model`` for ``target``."""
     if target not in TARGETS:

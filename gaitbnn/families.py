@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from gaitbnn.data.dataset import Dataset
 
 def normal_grid(shape: tuple, count: int, seed: int) -> np.ndarray:
-    """Standard-normal inputs rounded to multiples of 1/8 (sums are exact, so signs agree; see export)."""
+    """Standard-normal inputs rounded to multiples of 1/8 (sums are exact, so signs agree; see fresh_model)."""
     x = np.round(np.random.default_rng(seed).normal(size=(count, *shape)) * 8) / 8
     return x.astype(np.float32)
 
@@ -180,3 +180,29 @@ def of(name: str) -> Family:
     from gaitbnn import models
 
     return REGISTRY[models.get_spec(name).family]
+
+
+def fresh_model(name: str, seed: int = 0, count: int = 64, input_shape: tuple | None = None) -> tuple:
+    """A registered model with seeded fresh weights, and seeded inputs to check it on.
+
+    Two things keep a parity check on untrained weights meaningful:
+    - BatchNorm statistics are estimated on the inputs (training-mode passes). With
+      the initial ones (mean 0, variance 1) the integer outputs of a binary
+      convolution stay integers, exact zeros reach the next sign, and a float
+      flatbuffer, which folds BatchNorm into the convolution, rounds them to tiny
+      values of either sign.
+    - Inputs are multiples of 1/8, so the first convolution (binary weights on a
+      real input) sums exactly in any order: Keras and the interpreter then see
+      the same signs. Random real inputs hit sign ties within rounding error now
+      and then, and one flipped sign moves an untrained network's peaked softmax.
+    """
+    import tensorflow as tf
+
+    from gaitbnn import models
+
+    tf.keras.utils.set_random_seed(seed)
+    model = models.build(name, input_shape)
+    x = of(name).sample_inputs(model.input_shape[1:], count, seed)  # e.g. [0, 1] for activity windows
+    for _ in range(20):
+        model(x, training=True)
+    return model, x

@@ -70,7 +70,7 @@ OP_FAMILIES = [
 
 
 def settled(body, shape, inputs, seed=0):
-    """A tiny model with seeded weights and BatchNorm statistics estimated on its inputs (see export.fresh_model)."""
+    """A tiny model with seeded weights and BatchNorm statistics estimated on its inputs (see families.fresh_model)."""
     tf.keras.utils.set_random_seed(seed)
     x = tf.keras.Input(shape)
     model = tf.keras.Model(x, body(x))
@@ -123,7 +123,7 @@ def test_folded_normalization_same_outputs_on_aarch64(runtime):
 
 @pytest.fixture(scope="module")
 def bipedalnet_targets(runtime):
-    model, x = export.fresh_model("bipedalnet")
+    model, x = families.fresh_model("bipedalnet")
     flatbuffers = {t: export.convert(model, t) for t in export.TARGETS}
     runs = {t: aarch64.run(fb, x[:8], runtime=runtime) for t, fb in flatbuffers.items()}
     return model, x[:8], flatbuffers, runs
@@ -168,7 +168,7 @@ def test_runner_has_the_optimized_kernels(runtime):
 
 
 def test_export_report_records_aarch64(runtime, tmp_path):
-    model, x = export.fresh_model("bipedalnet")
+    model, x = families.fresh_model("bipedalnet")
     report = export.export(model, "bipedalnet", "arm64", tmp_path, x[:16])
     run = report["aarch64"]
     assert run["status"] == "ran" and run["parity"]["max_abs_diff"] <= 1e-5
@@ -179,7 +179,7 @@ def test_export_report_records_aarch64(runtime, tmp_path):
 
 def test_export_report_says_not_run_without_the_runtime(tmp_path, monkeypatch):
     monkeypatch.setenv(aarch64.RUNTIME_ENV, str(tmp_path / "nowhere"))
-    model, x = export.fresh_model("bipedalnet")
+    model, x = families.fresh_model("bipedalnet")
     report = export.export(model, "bipedalnet", "arm64", tmp_path / "out", x[:4])
     assert report["aarch64"]["status"] == "not run" and "make aarch64" in report["aarch64"]["reason"]
     assert "aarch64" not in export.export(model, "bipedalnet", "float", tmp_path / "float", x[:4])
@@ -194,7 +194,7 @@ def test_aarch64_parity_failure_writes_nothing(runtime, tmp_path, monkeypatch):
         return result
 
     monkeypatch.setattr(aarch64, "run", off)
-    model, x = export.fresh_model("bipedalnet")
+    model, x = families.fresh_model("bipedalnet")
     with pytest.raises(export.ParityError, match="on the aarch64 runtime: max"):
         export.export(model, "bipedalnet", "arm64", tmp_path / "out", x[:4])
     assert not (tmp_path / "out" / "bipedalnet.tflite").exists()

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import TINY
-from gaitbnn import contract, export, models
+from gaitbnn import contract, export, families, models
 from gaitbnn.cli import main
 from gaitbnn.training import fit
 
@@ -66,7 +66,7 @@ def test_every_family_has_a_contract_with_its_normalization_folded(family_source
     config = {"model": name, "normalization": dataset.normalization, "synthetic": True,
               "class_names": getattr(dataset, "class_names", None), "channel_names": getattr(dataset, "channel_names",
                                                                                           None)}
-    model, _ = export.fresh_model(name, seed=1, count=8, input_shape=dataset.input_shape)
+    model, _ = families.fresh_model(name, seed=1, count=8, input_shape=dataset.input_shape)
     report = export.export(model, name, "arm64", tmp_path, dataset.x_test[:16], config)
     given = report["input"]
     assert CONTRACT_FIELDS <= set(given)

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from gaitbnn import export
+from gaitbnn import export, families
 from gaitbnn.errors import InputError
 from gaitbnn.training import fit
 
@@ -60,7 +60,7 @@ def test_float_target_is_the_larger_baseline(trained_export, tmp_path):
 
 @pytest.mark.parametrize("name, minimum_fraction", [("bipedalnet", 0.99), ("idnet-binary", 0.99), ("idnet", 0.0)])
 def test_fresh_weights_every_model(name, minimum_fraction, tmp_path):
-    model, x = export.fresh_model(name, seed=1)
+    model, x = families.fresh_model(name, seed=1)
     for target in export.TARGETS:
         report = export.export(model, name, target, tmp_path / target, x)
         assert report["parity"]["argmax_agreement"] == 1.0 and report["parity"]["max_abs_diff"] <= 1e-4
@@ -77,7 +77,7 @@ def test_parity_failure_writes_nothing(trained_export, tmp_path, monkeypatch):
 
 
 def test_unknown_target():
-    model, _ = export.fresh_model("bipedalnet")
+    model, _ = families.fresh_model("bipedalnet")
     with pytest.raises(InputError, match="unknown export target 'gpu'"):
         export.convert(model, "gpu")
 
@@ -89,13 +89,13 @@ def test_unconvertible_model_is_one_line(monkeypatch):
         raise RuntimeError("op not supported\nlong converter log")
 
     monkeypatch.setattr(lce, "convert_keras_model", broken)
-    model, _ = export.fresh_model("bipedalnet")
+    model, _ = families.fresh_model("bipedalnet")
     with pytest.raises(InputError, match="cannot be converted for target arm64: op not supported$"):
         export.convert(model, "arm64")
 
 
 def test_fresh_models_are_seeded():
-    a, xa = export.fresh_model("bipedalnet", seed=3)
-    b, xb = export.fresh_model("bipedalnet", seed=3)
+    a, xa = families.fresh_model("bipedalnet", seed=3)
+    b, xb = families.fresh_model("bipedalnet", seed=3)
     assert np.array_equal(xa, xb)
     assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))

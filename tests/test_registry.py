@@ -18,7 +18,7 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "models.json"
 def test_model_builds_and_exports_with_its_binary_ops_and_parity(name, tmp_path):
     spec = models.get_spec(name)
     tf.keras.backend.clear_session()
-    model, x = export.fresh_model(name, seed=1, count=16, input_shape=spec.test_shape)
+    model, x = families.fresh_model(name, seed=1, count=16, input_shape=spec.test_shape)
     assert model.output_shape == (None, spec.classes)
     assert x.shape[1:] == model.input_shape[1:]
     report = export.export(model, name, "arm64", tmp_path, x)
