@@ -52,3 +52,55 @@ def test_idnet_memory_float_vs_binary():
 def test_unknown_model_is_an_input_error():
     with pytest.raises(InputError, match="unknown model 'nope'"):
         models.build("nope")
+
+
+def test_scaled_logits_variant_is_table1_plus_one_batchnorm():
+    """bipedalnet-scaled-logits (issue 24): Table 1's layers unchanged, and a BatchNorm with scale on the logits."""
+    base, variant = models.build("bipedalnet"), models.build("bipedalnet-scaled-logits")
+    assert [layer.name for layer in variant.layers] == [*[layer.name for layer in base.layers][:-2], "logits_bn",
+                                                       "flatten", "softmax"]
+    a, b = models.count_params(base), models.count_params(variant)
+    assert b["binary_params"] == a["binary_params"] == 296416
+    assert b["float_params"] == a["float_params"] + 4 * 38  # gamma, beta and the two moving statistics per class
+
+
+def test_scaled_logits_fold_into_the_last_binary_convolution(tmp_path):
+    from gaitbnn import export, families
+
+    reports = {}
+    for name in ("bipedalnet", "bipedalnet-scaled-logits"):
+        model, x = families.fresh_model(name, count=16)
+        reports[name] = export.export(model, name, "arm64", tmp_path / name, x)
+    base, variant = reports["bipedalnet"], reports["bipedalnet-scaled-logits"]
+    assert variant["ops"] == base["ops"]  # no extra MUL / ADD: folded into LceBconv2d's output transform
+    assert variant["size_bytes"] <= 48 * 1024 and abs(variant["size_bytes"] - base["size_bytes"]) < 1024
+    assert variant["parity"]["argmax_agreement"] == 1.0
+
+
+def test_scaled_logits_are_real_where_table1_logits_are_integers():
+    import numpy as np
+    import tensorflow as tf
+
+    from gaitbnn import families
+
+    logits = {}
+    for name in ("bipedalnet", "bipedalnet-scaled-logits"):
+        model, x = families.fresh_model(name, count=16)
+        if "scaled" in name:  # a learned scale, as training sets it (fresh weights start at 1)
+            model.get_layer("logits_bn").gamma.assign(np.full(38, 0.3))
+        before_softmax = tf.keras.Model(model.input, model.get_layer("flatten").output)
+        logits[name] = before_softmax.predict(x, verbose=0)
+    assert np.array_equal(logits["bipedalnet"], np.round(logits["bipedalnet"]))  # integers in [-32, 32]
+    assert np.abs(logits["bipedalnet"]).max() <= 32
+    assert not np.array_equal(logits["bipedalnet-scaled-logits"], np.round(logits["bipedalnet-scaled-logits"]))
+
+
+def test_scaled_logits_variant_learns_synthetic_gait(tmp_path):
+    from conftest import TINY
+    from gaitbnn import data
+    from gaitbnn.training import fit
+
+    dataset = data.load(TINY, (6, 98, 1), seed=0)
+    metrics = fit.train("bipedalnet-scaled-logits", dataset, tmp_path / "run", epochs=12, batch_size=32, seed=0,
+                        verbose=0)
+    assert metrics["test_accuracy"] >= 3 / dataset.classes  # chance is 1 / 5

@@ -44,8 +44,8 @@ INPUT_SHAPE = (6, 98, 1)
 CLASSES = 38
 
 
-def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
-    """BiPedalNet per Table 1; ``classes`` is 38 in the paper."""
+def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, logit_norm: bool = False) -> tf.keras.Model:
+    """BiPedalNet per Table 1; ``classes`` is 38 in the paper. ``logit_norm``: see ``bipedalnet_scaled_logits``."""
     inputs = tf.keras.Input(shape=input_shape, name="signal")
     x = lq.layers.QuantConv2D(32, (3, 3), padding="same", name="conv1", **BINARY_WEIGHTS)(inputs)
     x = tf.keras.layers.MaxPooling2D((2, 2), name="pool1")(x)
@@ -57,6 +57,19 @@ def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> t
     x = dense_as_conv(x, 32, BINARY, name="dense1")
     x = batch_norm("bn4")(x)
     x = dense_as_conv(x, classes, BINARY, name="dense2")
+    if logit_norm:
+        x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, name="logits_bn")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     outputs = tf.keras.layers.Activation("softmax", name="softmax")(x)
-    return tf.keras.Model(inputs, outputs, name="bipedalnet")
+    return tf.keras.Model(inputs, outputs, name="bipedalnet_scaled_logits" if logit_norm else "bipedalnet")
+
+
+def bipedalnet_scaled_logits(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
+    """BiPedalNet (Table 1) with a BatchNorm, scale included, on its logits (this project's variant, issue 24).
+
+    Table 1's output layer is a binary dense layer over 32 signs: its logits are integers in [-32, 32], all
+    classes on one scale. A learned scale and offset per class (4 parameters per class) lets training set
+    each class's confidence. LCE folds it into the last ``LceBconv2d``'s output transform: the arm64
+    flatbuffer has the same ops and size as BiPedalNet's.
+    """
+    return bipedalnet(input_shape=input_shape, classes=classes, logit_norm=True)

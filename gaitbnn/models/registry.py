@@ -92,6 +92,9 @@ _SPECS = {
     for spec in [
         ModelSpec("bipedalnet", _bipedalnet.bipedalnet, _bipedalnet.INPUT_SHAPE, _bipedalnet.CLASSES,
                   "BiPedalNet Table 1", "binarized CNN for gait identification", binary_ops=4),
+        ModelSpec("bipedalnet-scaled-logits", _bipedalnet.bipedalnet_scaled_logits, _bipedalnet.INPUT_SHAPE,
+                  _bipedalnet.CLASSES, "BiPedalNet Table 1 + BatchNorm on the logits (this project)",
+                  "BiPedalNet with a learned scale and offset per class on its integer logits", binary_ops=4),
         ModelSpec("idnet", _idnet.idnet, _idnet.INPUT_SHAPE, _idnet.CLASSES,
                   "BiPedalNet Table 2 (IDNet)", "float IDNet CNN baseline"),
         ModelSpec("idnet-offtheshelf", _idnet.idnet_offtheshelf, _idnet.INPUT_SHAPE, _idnet.CLASSES,
