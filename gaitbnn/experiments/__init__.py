@@ -63,7 +63,8 @@ class Report:
 REGISTRY: dict[str, Experiment] = {e.name: e for e in [
     Experiment("bipedalnet", "BiPedalNet Tables 1-2: IDNet, binarized IDNet, BiPedalNet on Padova gait",
                "gaitbnn.experiments.bipedalnet", "bipedalnet_table2",
-               ("idnet", "idnet-offtheshelf", "idnet-binary", "bipedalnet"), ("split", "keep_duplicates", "recipe"),
+               ("idnet", "idnet-offtheshelf", "idnet-binary", "bipedalnet", "bipedalnet-scaled-logits"),
+               ("split", "keep_duplicates", "recipe"),
                tiny=("--data", "synthetic:users=4,seconds=40", "--epochs", "1")),
     Experiment("bipedalnet-ablation", "BiPedalNet's gap to float IDNet, training ingredients added in turn",
                "gaitbnn.experiments.bipedalnet_ablation", "bipedalnet_table2", ("idnet", "bipedalnet"),
