@@ -255,6 +255,9 @@ def test_walk_split_holds_out_whole_walks_for_every_user_and_is_seeded(tmp_path)
     assert not np.array_equal(dataset.walk_split(y, walks, seed=5)[2], test)
     data = dataset.load(str(root), (6, 98, 1), seed=4, split="walks")
     assert data.options["split"] == "walks" and "whole walks held out" in data.description
+    test_walks = data.test_groups["walk"]  # each test window's walk, for the walk vote
+    assert len(test_walks) == len(data.y_test) and set(test_walks) == set(walks[test])
+    assert all(name.split("/")[0] == data.class_names[label] for name, label in zip(test_walks, data.y_test))
 
 
 def test_siamese_walk_split_holds_out_whole_sessions():

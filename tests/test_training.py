@@ -15,6 +15,22 @@ def test_bipedalnet_learns_synthetic_users(trained_run):
     assert metrics["test_accuracy"] >= max(0.7, 3 * chance)
 
 
+def test_walk_vote_elects_each_walks_most_predicted_person():
+    from gaitbnn.training import scoring
+
+    walks = np.array(["a/1"] * 5 + ["a/2"] * 4 + ["b/1"] * 3)
+    truth = np.array([0] * 9 + [1] * 3)
+    predicted = np.array([0, 0, 0, 1, 2] + [1, 1, 0, 2] + [1, 1, 0])  # a/1 right (3 of 5), a/2 wrong, b/1 right
+    assert scoring.vote_accuracy(truth, predicted, walks) == (2 / 3, 3)
+    assert float(np.mean(predicted == truth)) == 6 / 12  # the single windows, for contrast
+
+
+def test_a_run_records_the_vote_over_each_test_walk(trained_run):
+    _, metrics, dataset = trained_run
+    assert metrics["test_walks"] == len(set(dataset.test_groups["walk"])) > 1
+    assert metrics["test_walk_accuracy"] >= metrics["test_accuracy"] - 0.25  # the vote of >= 70% right windows
+
+
 def test_run_directory_is_complete(trained_run):
     out, metrics, _ = trained_run
     for name in (runs.MODEL_FILE, runs.CONFIG_FILE, runs.HISTORY_FILE, runs.CURVES_FILE, runs.METRICS_FILE):

@@ -68,7 +68,8 @@ class Dataset:
     attribute_table: np.ndarray | None = None
     attribute_table_classes: np.ndarray | None = None
     options: dict = field(default_factory=dict)  # how the windows were cut (window, stride), for reruns
-    test_groups: dict = field(default_factory=dict)  # per-test-item labels to score by (GEIs: view, condition)
+    test_groups: dict = field(default_factory=dict)  # per-test-item labels to score by (GEIs: view, condition;
+    # gait: the walk of each test window, for a vote over a walk's windows)
     # What the loader read (subjects, recordings, seconds, sample_rate_hz) and the quirks it handled.
     summary: dict = field(default_factory=dict)
     problems: Problems = field(default_factory=Problems)
@@ -186,6 +187,7 @@ def load(source: str = "synthetic", input_shape: tuple = (6, 98, 1), seed: int =
                        "window_seconds": window_seconds, "samples": samples},
         options={"window_seconds": window_seconds, "split": split, "keep_duplicates": bool(keep_duplicates),
                  "train_stride_seconds": train_stride_seconds},
+        test_groups={"walk": walks[test]},
         summary=summary(recs),
         problems=problems,
     )

@@ -221,6 +221,7 @@ def _train(name, dataset, out, *, epochs, batch_size, seed, learning_rate, force
         "weighted_f1": test["weighted_f1"],
         "val_accuracy": scoring.scores(dataset.y_val, predict_classes(model, dataset, dataset.x_val, head))["accuracy"],
         "test_windows": int(len(dataset.y_test)),
+        **walk_vote(dataset, predicted),
         "classes": dataset.classes,
         **models.count_params(model),
         "epochs": epochs,
@@ -230,6 +231,15 @@ def _train(name, dataset, out, *, epochs, batch_size, seed, learning_rate, force
     }
     run.finish(metrics)
     return metrics
+
+
+def walk_vote(dataset: Dataset, predicted: np.ndarray) -> dict:
+    """``test_walk_accuracy`` (a majority vote over each test walk's windows, as ``predict`` votes over a
+    recording) and ``test_walks`` for a dataset that names each test window's walk; else nothing."""
+    if "walk" not in dataset.test_groups:
+        return {}
+    accuracy, walks = scoring.vote_accuracy(dataset.y_test, predicted, dataset.test_groups["walk"])
+    return {"test_walk_accuracy": accuracy, "test_walks": walks}
 
 
 def transfer_weights(model: tf.keras.Model, source: tf.keras.Model) -> list:

@@ -48,6 +48,21 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     }
 
 
+def vote_accuracy(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> tuple:
+    """(accuracy, groups) of a majority vote per group (a walk): each group's windows elect the most predicted
+    class (ties: the lowest class index, as ``predict``), right when it is the group's true class."""
+    y_true, y_pred, groups = np.asarray(y_true), np.asarray(y_pred), np.asarray(groups)
+    names = np.unique(groups)
+    right = 0
+    for name in names:
+        mine = groups == name
+        truth = np.unique(y_true[mine])
+        if len(truth) != 1:
+            raise ValueError(f"group {name} holds windows of {len(truth)} classes; a vote needs one")
+        right += int(np.argmax(np.bincount(y_pred[mine])) == truth[0])
+    return right / len(names), len(names)
+
+
 class ValidationScores(tf.keras.callbacks.Callback):
     """Adds ``val_accuracy``, ``val_mean_f1`` and ``val_weighted_f1`` (decoded classes) to each epoch's logs.
 
