@@ -173,7 +173,7 @@ def embed(flatbuffer: bytes, contract: dict) -> bytes:
 
     graph = tflite_file.graph_of(flatbuffer)
     buffer = schema.BufferT()
-    buffer.data = np.frombuffer(json.dumps(contract).encode(), dtype=np.uint8)
+    buffer.data = np.frombuffer(json.dumps(contract, separators=(",", ":")).encode(), dtype=np.uint8)
     graph.buffers.append(buffer)
     entry = schema.MetadataT()
     entry.name, entry.buffer = METADATA_NAME, len(graph.buffers) - 1

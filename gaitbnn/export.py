@@ -146,7 +146,10 @@ def export(model: tf.keras.Model, name: str, target: str, out_dir: str | Path, x
     """
     raw_model, x_raw = contract.raw_input_model(model, config), contract.to_raw(x, config)
     described = contract.describe(name, model, config)
-    flatbuffer = contract.embed(convert(raw_model, target), described)
+    converted = tflite_file.with_short_tensor_names(convert(raw_model, target), (raw_model.name, model.name))
+    if target == "arm64":  # the phone's file: weights float16 holds exactly take half the bytes
+        converted = tflite_file.with_float16_weights(converted)
+    flatbuffer = contract.embed(converted, described)
     result = report(raw_model, name, target, flatbuffer, x_raw, counted=model)
     result["input"] = described
     check_parity(result)

@@ -99,3 +99,36 @@ def test_fresh_models_are_seeded():
     b, xb = families.fresh_model("bipedalnet", seed=3)
     assert np.array_equal(xa, xb)
     assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+
+
+def test_weights_float16_holds_exactly_are_stored_as_float16_with_outputs_unchanged():
+    import larq_compute_engine as lce
+
+    from gaitbnn import flatbuffer
+
+    model, x = families.fresh_model("bipedalnet", count=16)  # conv1: +-1 weights on the real signal
+    plain = export.convert(model, "arm64")
+    half = flatbuffer.with_float16_weights(plain)
+    assert flatbuffer.op_counts(half)["DEQUANTIZE"] == 1 and "DEQUANTIZE" not in flatbuffer.op_counts(plain)
+    assert len(plain) - len(half) >= 288  # 288 weights at 2 bytes instead of 4 (576), less the new op and tensor
+    run = {name: lce.testing.Interpreter(fb, num_threads=1) for name, fb in (("plain", plain), ("half", half))}
+    for i in range(len(x)):
+        assert np.array_equal(run["plain"].predict(x[i:i + 1]), run["half"].predict(x[i:i + 1]))
+
+
+def test_weights_float16_cannot_hold_stay_float32():
+    from gaitbnn import flatbuffer
+
+    model, _ = families.fresh_model("idnet", count=1)  # float IDNet: random real weights
+    plain = export.convert(model, "arm64")
+    assert flatbuffer.with_float16_weights(plain) == plain
+
+
+def test_exported_tensors_are_named_by_layer(trained_export):
+    from gaitbnn import flatbuffer
+
+    folder, _, model, _ = trained_export
+    graph = flatbuffer.graph_of((folder / "bipedalnet.tflite").read_bytes())
+    names = [bytes(t.name).decode() for t in graph.subgraphs[0].tensors]
+    assert not [n for n in names if ";" in n or n.startswith(model.name + "/") or "_raw_input/" in n]
+    assert any(n.startswith("conv2/") for n in names) and any(n.startswith("dense1/") for n in names)

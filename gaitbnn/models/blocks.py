@@ -60,6 +60,26 @@ def dense_as_conv(x: tf.Tensor, units: int, quant: dict, name: str | None) -> tf
     return lq.layers.QuantConv2D(units, (height, width), padding="valid", name=name, **quant)(x)
 
 
+@lq.utils.register_keras_custom_object  # by its class name, where Larq's quantizer lookup finds it
+class HalfPrecision(tf.keras.layers.Layer):
+    """A kernel quantizer: weights rounded to float16 in the forward pass, the gradient passed straight through.
+
+    The trained function then uses float16 values only, which the arm64 flatbuffer stores in half the bytes
+    with no change to any output (``flatbuffer.with_float16_weights``). Larq reads ``precision``.
+    """
+
+    precision = 16
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        rounded = tf.cast(tf.cast(inputs, tf.float16), inputs.dtype)
+        return inputs + tf.stop_gradient(rounded - inputs)
+
+
+def half_precision() -> dict:
+    """A real-valued layer whose weights are float16 values (stored as float16 on the phone), with a bias."""
+    return dict(input_quantizer=None, kernel_quantizer=HalfPrecision(), kernel_constraint=None, use_bias=True)
+
+
 @tf.keras.utils.register_keras_serializable(package="gaitbnn")
 class Thermometer(tf.keras.layers.Layer):
     """Thermometer code of an input in [0, 1]: ``levels`` channels of +1/-1.
