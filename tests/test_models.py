@@ -104,3 +104,43 @@ def test_scaled_logits_variant_learns_synthetic_gait(tmp_path):
     metrics = fit.train("bipedalnet-scaled-logits", dataset, tmp_path / "run", epochs=12, batch_size=32, seed=0,
                         verbose=0)
     assert metrics["test_accuracy"] >= 3 / dataset.classes  # chance is 1 / 5
+
+
+def test_float_ends_variant_is_table1_with_its_first_and_last_layers_real():
+    """bipedalnet-float-ends (issue 24): conv1's 288 and dense2's 32 x 38 weights (and dense2's bias) full
+    precision; the four middle layers keep Table 1's binary weights."""
+    base, variant = models.build("bipedalnet"), models.build("bipedalnet-float-ends")
+    assert [layer.name for layer in variant.layers] == [layer.name for layer in base.layers]
+    a, b = models.count_params(base), models.count_params(variant)
+    assert b["binary_params"] == a["binary_params"] - 288 - 32 * 38 == 6144 + 12288 + 276480
+    assert b["float_params"] == a["float_params"] + 288 + 32 * 38 + 38
+    for name in ("conv1", "dense2"):  # real weights, as float16 values; real inputs
+        layer = variant.get_layer(name)
+        assert layer.kernel_quantizer.precision == 16 and layer.input_quantizer is None
+    assert variant.get_layer("conv2").input_quantizer is not None  # the middle stays binary
+
+
+def test_float_ends_variant_exports_its_middle_binary_within_48_kib(tmp_path):
+    from gaitbnn import export, families
+
+    model, x = families.fresh_model("bipedalnet-float-ends", count=16)  # Table 1's 38 classes: the largest output
+    report = export.export(model, "bipedalnet-float-ends", "arm64", tmp_path, x)
+    assert report["ops"][export.BINARY_OP] == 3  # conv2, conv3, dense1; dense2 reads real values: a float op
+    assert report["ops"]["DEQUANTIZE"] == 2  # conv1's and dense2's weights stored as float16
+    assert report["size_bytes"] <= 48 * 1024
+    assert report["parity"]["argmax_agreement"] == 1.0 and report["parity"]["max_abs_diff"] <= 1e-5
+
+
+def test_float_ends_variant_learns_synthetic_gait_at_least_as_well_as_table1(tmp_path, trained_run):
+    from conftest import TINY
+    from gaitbnn import data
+    from gaitbnn.training import fit
+
+    _, table1, _ = trained_run  # bipedalnet, same data, epochs and seed
+    dataset = data.load(TINY, (6, 98, 1), seed=0)
+    metrics = fit.train("bipedalnet-float-ends", dataset, tmp_path / "run", epochs=12, batch_size=32, seed=0,
+                        verbose=0)
+    assert metrics["test_accuracy"] >= max(0.7, table1["test_accuracy"] - 0.05)
+    reloaded = fit.load_model(tmp_path / "run")  # its float16 quantizer is found by name
+    predicted = fit.predict_classes(reloaded, dataset, dataset.x_test, "softmax")
+    assert float((predicted == dataset.y_test).mean()) == metrics["test_accuracy"]

@@ -38,16 +38,19 @@ from __future__ import annotations
 import larq as lq
 import tensorflow as tf
 
-from gaitbnn.models.blocks import BINARY, BINARY_WEIGHTS, batch_norm, dense_as_conv
+from gaitbnn.models.blocks import BINARY, BINARY_WEIGHTS, batch_norm, dense_as_conv, half_precision
 
 INPUT_SHAPE = (6, 98, 1)
 CLASSES = 38
 
 
-def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, logit_norm: bool = False) -> tf.keras.Model:
-    """BiPedalNet per Table 1; ``classes`` is 38 in the paper. ``logit_norm``: see ``bipedalnet_scaled_logits``."""
+def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, logit_norm: bool = False,
+               float_ends: bool = False, name: str = "bipedalnet") -> tf.keras.Model:
+    """BiPedalNet per Table 1; ``classes`` is 38 in the paper. ``logit_norm``: see ``bipedalnet_scaled_logits``;
+    ``float_ends``: see ``bipedalnet_float_ends``."""
     inputs = tf.keras.Input(shape=input_shape, name="signal")
-    x = lq.layers.QuantConv2D(32, (3, 3), padding="same", name="conv1", **BINARY_WEIGHTS)(inputs)
+    first = dict(half_precision(), use_bias=False) if float_ends else BINARY_WEIGHTS  # BatchNorm follows: no bias
+    x = lq.layers.QuantConv2D(32, (3, 3), padding="same", name="conv1", **first)(inputs)
     x = tf.keras.layers.MaxPooling2D((2, 2), name="pool1")(x)
     x = batch_norm("bn1")(x)
     x = lq.layers.QuantConv2D(64, (1, 3), padding="valid", name="conv2", **BINARY)(x)
@@ -56,12 +59,12 @@ def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, logi
     x = batch_norm("bn3")(x)
     x = dense_as_conv(x, 32, BINARY, name="dense1")
     x = batch_norm("bn4")(x)
-    x = dense_as_conv(x, classes, BINARY, name="dense2")
+    x = dense_as_conv(x, classes, half_precision() if float_ends else BINARY, name="dense2")
     if logit_norm:
         x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, name="logits_bn")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     outputs = tf.keras.layers.Activation("softmax", name="softmax")(x)
-    return tf.keras.Model(inputs, outputs, name="bipedalnet_scaled_logits" if logit_norm else "bipedalnet")
+    return tf.keras.Model(inputs, outputs, name=name.replace("-", "_"))
 
 
 def bipedalnet_scaled_logits(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
@@ -72,4 +75,18 @@ def bipedalnet_scaled_logits(*, input_shape: tuple = INPUT_SHAPE, classes: int =
     each class's confidence. LCE folds it into the last ``LceBconv2d``'s output transform: the arm64
     flatbuffer has the same ops and size as BiPedalNet's.
     """
-    return bipedalnet(input_shape=input_shape, classes=classes, logit_norm=True)
+    return bipedalnet(input_shape=input_shape, classes=classes, logit_norm=True, name="bipedalnet-scaled-logits")
+
+
+def bipedalnet_float_ends(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
+    """BiPedalNet (Table 1) with full-precision first and last layers, as BNNs usually keep them (issue 24).
+
+    ``conv1`` learns real weights (Table 1's 288) on the real signal: a float convolution on the phone as
+    Table 1's, whose +-1 weights are stored as float16 too. ``dense2`` reads the 32 real BatchNorm outputs
+    instead of their signs, with real weights and a bias (33 parameters per class): LCE writes ``dense1``'s
+    output as floats and runs ``dense2`` as a float op. Both layers' weights are float16 values
+    (``blocks.HalfPrecision``), stored as float16 (``flatbuffer.with_float16_weights``): 32 x 2 bytes more
+    per class than Table 1's 1-bit row. The middle layers (conv2, conv3, dense1) stay ``LceBconv2d``.
+    On long real walks (phone-gait-10-fast) this is what closed most of the gap (README).
+    """
+    return bipedalnet(input_shape=input_shape, classes=classes, float_ends=True, name="bipedalnet-float-ends")
