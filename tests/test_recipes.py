@@ -154,3 +154,22 @@ def test_unknown_recipe_is_an_input_error():
     with pytest.raises(InputError, match="unknown recipe 'fast': choose one of paper, best"):
         recipes.gait_recipe("fast")
 
+
+
+def test_ablation_steps_add_each_ingredient_to_the_kept_ones_and_best_is_what_was_kept():
+    from gaitbnn.experiments import bipedalnet_ablation
+
+    plan = bipedalnet_ablation.steps()
+    assert len(plan) == len(recipes.GAIT_ABLATION)
+    kept_training, kept_model = {}, bipedalnet_ablation.STUDENT
+    for (_, model, recipe, kept), (_, ingredients, _) in zip(plan, recipes.GAIT_ABLATION):
+        assert "model" not in recipe and model in models.names()
+        assert model == ingredients.get("model", kept_model)  # a variant from its step on, once kept
+        training = {k: v for k, v in ingredients.items() if k != "model"}
+        assert {k: v for k, v in recipe.items() if k != "name"} == {**kept_training, **training}
+        if kept:
+            kept_training.update(training)
+            kept_model = model
+    best = {k: v for k, v in recipes.gait_recipe("best").items() if k != "name"}
+    assert kept_training == best  # the best recipe is the training ingredients the ablation kept
+    assert kept_model == "bipedalnet-float-ends"

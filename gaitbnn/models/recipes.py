@@ -34,6 +34,7 @@ GAIT_RECIPES = {
 }
 
 # Each step adds its ingredients to the kept steps before it; a step not kept is measured and then dropped.
+# ``model`` (a step's only non-training ingredient) trains another registered BiPedalNet variant from that step on.
 GAIT_ABLATION = (
     ("paper recipe (Sec. 2.3)", {}, True),
     ("+ overlapping training windows, every 0.2 s", OVERLAP, True),
@@ -41,7 +42,11 @@ GAIT_ABLATION = (
     ("+ distillation from float IDNet (T 4, alpha 0.5)", dict(teacher="idnet"), False),
     ("+ 2x epochs, cosine decay", dict(schedule="cosine", epochs_factor=2), False),
     ("+ Bop for the binary weights (gamma 1e-4, threshold 1e-8)", dict(optimizer="bop"), False),
+    ("+ a learned scale per class on the logits (bipedalnet-scaled-logits)", dict(model="bipedalnet-scaled-logits"),
+     False),
+    ("+ full-precision first and last layers (bipedalnet-float-ends)", dict(model="bipedalnet-float-ends"), True),
 )
+ABLATION_KEYS = ("model",)  # the ablation's own ingredients, not the trainer's
 
 
 def gait_recipe(name: str) -> dict:
