@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gaitbnn.errors import InputError
 
-if TYPE_CHECKING:
-    from gaitbnn.data.dataset import Dataset
 
-def dataset_root(path: str | Path, dataset: Dataset, layout: str) -> Path:
+def dataset_root(path: str | Path, dataset: str, layout: str) -> Path:
     """``path`` as a Path if it is a folder; else an InputError naming ``dataset`` and its ``layout``."""
     root = Path(path)
     if not root.exists():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from gaitbnn import runs
+from gaitbnn.atomic import atomic_path
 
 BACKUP_DIR = "backup"
 # The settings that must match for a run to be resumed rather than started over.
@@ -52,7 +52,8 @@ def trim_history(history_csv: str | Path, last_epoch: int, monitor: str = "val_a
     writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    runs.write_text(path, text.getvalue())
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(text.getvalue().encode())
     values = [float(r[monitor]) for r in rows if r.get(monitor)]
     return max(values) if values else None
 
