@@ -46,7 +46,6 @@ GAIT_ABLATION = (
      False),
     ("+ full-precision first and last layers (bipedalnet-float-ends)", dict(model="bipedalnet-float-ends"), True),
 )
-ABLATION_KEYS = ("model",)  # the ablation's own ingredients, not the trainer's
 
 
 def gait_recipe(name: str) -> dict:
