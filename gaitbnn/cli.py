@@ -13,10 +13,12 @@ from pathlib import Path
 import click
 
 from gaitbnn import data as datasets
-from gaitbnn import experiments, families
+from gaitbnn import experiments, families, inspection, models, runs
+from gaitbnn import flatbuffer as tflite_file
 from gaitbnn.data import dataset, lara
 from gaitbnn.errors import InputError
 from gaitbnn.models import recipes
+from gaitbnn.training import settings as train_settings
 
 
 def _user_errors(command):
@@ -35,8 +37,6 @@ def _user_errors(command):
 SPLITS = dataset.SPLITS
 LARA_PROTOCOLS = lara.PROTOCOLS
 GAIT_RECIPES = recipes.GAIT_RECIPES
-RECIPE_HELP = ("Gait models: 'paper' (BiPedalNet Sec. 2.3) or 'best' (overlapping training windows and phone-in-a-"
-               "pocket augmentation; README 'Closing the gap').")
 TARGETS = families.TARGETS
 
 DATA_HELP = ("'synthetic' (default; options as synthetic:users=8,seconds=40), the Padova dataset root (gait models), "
@@ -55,8 +55,6 @@ def main() -> None:
 @_user_errors
 def models_command(names: tuple, as_json: bool) -> None:
     """List the registered models (or NAMES) with their parameter counts, memory and multiply-accumulates."""
-    from gaitbnn import models
-
     rows = []
     for name in names or models.names():
         spec = models.get_spec(name)
@@ -94,8 +92,6 @@ def data_command(source: str, family: str | None, split: str | None, keep_duplic
     mcgill:/idnet:/zju:/ouisir:PATH. Reports subjects, recordings, seconds, sample rates, windows per split
     and every quirk the loader handled. Writes nothing.
     """
-    from gaitbnn import inspection
-
     options = {k: v for k, v in dict(split=split, keep_duplicates=keep_duplicates, protocol=lara_protocol).items()
                if v is not None}
     report = inspection.inspect(source, family, seed, options)
@@ -107,15 +103,9 @@ def data_command(source: str, family: str | None, split: str | None, keep_duplic
 @_user_errors
 def summary(name: str) -> None:
     """Print the Larq summary (layers, bits, memory) of model NAME."""
-    import larq
-
-    from gaitbnn import models
+    import larq  # lazy: TensorFlow loads only for the commands that build a model
 
     larq.models.summary(models.build(name), print_fn=click.echo)
-
-
-TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_rate=None, seed=0, distribute="none",
-                      recipe=None)
 
 
 @main.command()
@@ -137,7 +127,8 @@ TRAIN_DEFAULTS = dict(data="synthetic", epochs=None, batch_size=None, learning_r
 @click.option("--lara-protocol", type=click.Choice(LARA_PROTOCOLS), default=None,
               help="tcnn/btcnn on LARa: 'authors' deletes class 'none' rows and ORs a window's attributes; "
                    "'majority' keeps every row.  [default: authors]")
-@click.option("--recipe", type=click.Choice(list(GAIT_RECIPES)), default=None, help=RECIPE_HELP + "  [default: paper]")
+@click.option("--recipe", type=click.Choice(list(GAIT_RECIPES)), default=None,
+              help=recipes.RECIPE_HELP + "  [default: paper]")
 @click.option("--seed", type=int, default=None, help="[default: 0]")
 @click.option("--distribute", type=click.Choice(["none", "mirrored", "multiworker"]), default=None,
               help="none: one device; mirrored: all local GPUs; multiworker: machines set up by TF_CONFIG.")
@@ -156,38 +147,13 @@ def train(name: str | None, data: str | tuple | None, epochs: int | None, batch_
     Started again with the same command after an interruption (Ctrl-C, kill -9), it resumes from the last
     completed epoch.
     """
-    from gaitbnn import data as datasets
-    from gaitbnn import models, runs
-
-    given = dict(data=data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-                 distribute=distribute, recipe=recipe)
-    settings = dict(TRAIN_DEFAULTS)
-    data_options = {}
-    if config_file:
-        saved = runs.read_json(config_file, "run config")
-        missing = [k for k in ("model", *TRAIN_DEFAULTS) if k not in saved and k != "distribute"]
-        if missing:
-            raise InputError(f"{config_file}: not a gaitbnn run config (no {', '.join(missing)}): pass RUN/config.json")
-        settings.update({k: saved[k] for k in TRAIN_DEFAULTS if k in saved})
-        data_options = dict(saved.get("data_options") or {})
-        name = name or saved["model"]
-    settings.update({k: v for k, v in given.items() if v is not None})
-    if not name:
-        raise InputError("give a model NAME (see 'gaitbnn models') or --config RUN/config.json")
-    spec = models.get_spec(name)
-    settings.update({k: v for k, v in spec.training.items() if settings.get(k) is None})
-    options = {k: v for k, v in dict(window=window, stride=stride, protocol=lara_protocol, split=split,
-                                     keep_duplicates=keep_duplicates).items() if v is not None}
-    accepted = datasets.OPTIONS[spec.family]
-    refused = [k for k in options if k not in accepted]
-    if refused:
-        flags = ", ".join("--" + ("lara-protocol" if k == "protocol" else k.replace("_", "-")) for k in refused)
-        raise InputError(f"{flags}: not an option of the {spec.family} data {name} trains on (its options: "
-                         f"{', '.join(accepted) or 'none'})")
-    data_options.update(options)
-    if (Path(out) / "metrics.json").exists() and not force:
-        raise InputError(f"{out}: holds a complete run already: choose another --out, or pass --force to replace it")
-    metrics, line = families.of(name).train(name, settings, data_options, out, force)
+    chosen = train_settings.resolve(
+        name, dict(data=data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                   distribute=distribute, recipe=recipe),
+        dict(window=window, stride=stride, protocol=lara_protocol, split=split, keep_duplicates=keep_duplicates),
+        config_file)
+    runs.refuse_complete_run(out, force)
+    _, line = families.of(chosen.name).train(chosen.name, chosen.settings, chosen.data_options, out, force)
     click.echo(line)
 
 
@@ -198,73 +164,40 @@ def train(name: str | None, data: str | tuple | None, epochs: int | None, batch_
 @_user_errors
 def evaluate(run_dir: str, data: str | None) -> None:
     """Reload RUN_DIR's model and measure its test accuracy again."""
-    from gaitbnn import runs
-
     config, metrics = runs.open_run(run_dir)
     click.echo(families.REGISTRY[config.get("family", "gait")].evaluate(run_dir, config, metrics, data))
-
-
-def _learning_rates(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        rates = [float(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a comma-separated list of numbers (e.g. 1e-4,1e-5,1e-6)") from None
-    if not rates or any(r <= 0 for r in rates):
-        raise click.BadParameter(f"'{value}': give one or more positive learning rates (e.g. 1e-4,1e-5,1e-6)")
-    return rates
-
-
-def _owners(ctx: click.Context, param: click.Parameter, value: str | None) -> str | int | None:
-    if value is None or value == "all":
-        return value
-    if not value.isdigit() or int(value) < 1:
-        raise click.BadParameter(f"'{value}': give 'all' or a number of people (1 or more)")
-    return int(value)
 
 
 def _names(ctx, param, value):
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-# The options an experiment may take beyond --data/--epochs/--models/--seed/--out/--force
-# (``experiments.Experiment.options`` names them); each a factory, so every command gets its own.
-EXPERIMENT_OPTIONS = {
-    "split": lambda: click.Option(["--split"], type=click.Choice(SPLITS), default="windows", show_default=True,
-                                  help="'windows' (the paper's 80/20 of windows) or 'walks' (whole walks held out "
-                                       "per person)."),
-    "keep_duplicates": lambda: click.Option(["--keep-duplicates"], is_flag=True, default=None,
-                                            help="Keep recordings the dataset files under two users."),
-    "recipe": lambda: click.Option(["--recipe"], type=click.Choice(list(GAIT_RECIPES)), default="paper",
-                                   show_default=True, help=RECIPE_HELP),
-    "lara_protocol": lambda: click.Option(["--lara-protocol"], type=click.Choice(LARA_PROTOCOLS), default="authors",
-                                          show_default=True,
-                                          help="How LARa windows are labelled (see 'train --help')."),
-    "batch_size": lambda: click.Option(["--batch-size"], type=click.IntRange(min=1), default=None,
-                                       help="Default: the experiment config's."),
-    "learning_rates": lambda: click.Option(["--learning-rates"], callback=_learning_rates, default=None,
-                                           help="Comma-separated, e.g. 1e-4,1e-5,1e-6 (the thesis'; default on real "
-                                                "data)."),
-    "window": lambda: click.Option(["--window"], type=click.IntRange(min=5), default=None,
-                                   help="Window length T in time steps (default: the sensor set's)."),
-    "init": lambda: click.Option(["--init"], type=click.Choice(["scratch", "tcnn"]), default="scratch",
-                                 show_default=True,
-                                 help="'tcnn': each BtCNN starts from the trained float tCNN of its head and "
-                                      "learning rate (the thesis' reading); 'scratch': from random weights."),
-    "owners": lambda: click.Option(["--owners"], callback=_owners, default=None,
-                                   help="'all' (the paper: a model per person) or how many people, sampled with the "
-                                        "seed, are trained as owners and averaged over.  Default: the experiment "
-                                        "config's ('all' on real data)."),
-    "pairs": lambda: click.Option(["--pairs"], type=click.IntRange(min=2), default=None,
-                                  help="Training pairs per class of pair in the multi-class setting.  Default: the "
-                                       "experiment config's."),
-    "attackers": lambda: click.Option(["--attackers"], default=None,
-                                      help="The attackers' database (ouisir:PATH). Default: a synthetic population."),
-    "transfer_from": lambda: click.Option(["--transfer-from"], default=None,
-                                          help="Another dataset to transfer features from (Table 2). Default: a "
-                                               "synthetic one."),
-}
+def _parsed(parse):
+    """A click callback from an option's ``parse`` (text -> value, ValueError on bad text)."""
+
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as err:
+            raise click.BadParameter(str(err)) from None
+
+    return callback
+
+
+def _click_option(option) -> click.Option:
+    """The click option of an experiment's ``experiments.options.Option``."""
+    settings = dict(help=option.help, default=option.default, show_default=option.default is not None)
+    if option.flag:
+        settings.update(is_flag=True, default=None, show_default=False)
+    elif option.choices:
+        settings["type"] = click.Choice(list(option.choices))
+    elif option.minimum is not None:
+        settings["type"] = click.IntRange(min=option.minimum)
+    if option.parse:
+        settings["callback"] = _parsed(option.parse)
+    return click.Option([option.flag_name], **settings)
 
 
 def _reproduce_command(experiment):
@@ -277,7 +210,7 @@ def _reproduce_command(experiment):
         click.Option(["--epochs"], type=click.IntRange(min=1), default=None, help="Default: the experiment config's."),
         click.Option(["--models"], callback=_names, default=None,
                      help="Comma-separated subset of the experiment's models (default: all)."),
-        *(EXPERIMENT_OPTIONS[name]() for name in experiment.options),
+        *(_click_option(option) for option in experiment.options),
         click.Option(["--seed"], type=int, default=0, show_default=True),
         click.Option(["--out"], type=click.Path(file_okay=False), default=f"runs/reproduce-{experiment.name}",
                      show_default=True),
@@ -308,8 +241,7 @@ for _experiment in experiments.REGISTRY.values():
 def _model_and_inputs(source, seed):
     """SOURCE is a run directory (trained model, its test split, its config) or a model name (fresh weights,
     random inputs, no config)."""
-    from gaitbnn import models, runs
-    from gaitbnn.training import fit
+    from gaitbnn.training import fit  # lazy: TensorFlow loads only for the commands that build a model
 
     if Path(source).exists():
         config, _ = runs.open_run(source)
@@ -351,7 +283,7 @@ def predict(model_path: str, data: str, as_json: bool) -> None:
     """Predict every window of --data with MODEL: a run directory, or an exported NAME.tflite (its NAME.json
     beside it) run in LCE's interpreter as on the phone. Per recording: the class most windows voted for, their
     share and, where --data has labels, the truth; then window and recording accuracy."""
-    from gaitbnn import predict as predicting
+    from gaitbnn import predict as predicting  # lazy: TensorFlow and LCE load only for the commands that run a model
 
     result = predicting.predict(model_path, data)
     if as_json:
@@ -390,8 +322,7 @@ def benchmark(flatbuffer: str | None, compare_source: str | None, on_aarch64: bo
     """Time FLATBUFFER (.tflite) in the interpreter on this machine: median and p90 latency per inference, or, for
     a trainable NAME_train.tflite, seconds per epoch of its train signature (400 pairs at batch 20, MM'19).
     With --aarch64: its cost on LCE's aarch64 kernels (the kernels a phone runs) instead."""
-    from gaitbnn import benchmark as bench_module
-    from gaitbnn import flatbuffer as tflite_file
+    from gaitbnn import benchmark as bench_module  # lazy: TensorFlow and LCE load only for the commands that time
 
     if bool(flatbuffer) == bool(compare_source):
         raise InputError("give either FLATBUFFER.tflite or --compare NAME (not both, not neither)")
@@ -426,7 +357,7 @@ def benchmark(flatbuffer: str | None, compare_source: str | None, on_aarch64: bo
 
 
 def _aarch64_file_lines(flatbuffer: str, threads: int, runs_count: int, as_json: bool) -> str:
-    from gaitbnn import aarch64_bench
+    from gaitbnn import aarch64_bench  # lazy: TensorFlow and LCE load only for the commands that run a model
 
     result = aarch64_bench.describe_file(flatbuffer, threads=threads, runs_count=min(runs_count, 20))
     if as_json:
@@ -455,19 +386,17 @@ def _aarch64_file_lines(flatbuffer: str, threads: int, runs_count: int, as_json:
 def bench(out: str, names: str | None, on_aarch64: bool, threads: int, runs_count: int) -> None:
     """Both targets of every registered model, side by side: sizes, latencies (x86) or instructions (--aarch64),
     ratios, parity (CSV + markdown)."""
-    from gaitbnn import models
-
     chosen = [n.strip() for n in names.split(",") if n.strip()] if names else None
     for name in chosen or []:
         models.get_spec(name)  # a clear error for an unknown name
     if on_aarch64:
-        from gaitbnn import aarch64_bench
+        from gaitbnn import aarch64_bench  # lazy: TensorFlow and LCE load only for the commands that run a model
 
         text, _ = aarch64_bench.bench(out, names=chosen, threads=threads)
         click.echo("\n" + text)
         click.echo(f"written: {out}/bench_aarch64.json, .csv, .md, .png")
         return
-    from gaitbnn import benchmark as bench_module
+    from gaitbnn import benchmark as bench_module  # lazy: TensorFlow and LCE load only for the commands that time
 
     text, _ = bench_module.bench(out, names=chosen, threads=threads, runs_count=runs_count)
     click.echo("\n" + text)

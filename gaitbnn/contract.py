@@ -16,6 +16,9 @@ import numpy as np
 import tensorflow as tf
 
 from gaitbnn import flatbuffer as tflite_file
+from gaitbnn import models
+from gaitbnn.data import spectrogram
+from gaitbnn.training import pairs
 
 METADATA_NAME = "gaitbnn_input_contract"
 GAIT_CHANNELS = {"acc_x": "accelerometer_x", "acc_y": "accelerometer_y", "acc_z": "accelerometer_z",
@@ -120,8 +123,6 @@ def _gei(config, shape):
 
 
 def _auth(config, shape):
-    from gaitbnn.data import spectrogram
-
     return {"channels": ["accelerometer_x", "accelerometer_y", "accelerometer_z"],
             "units": "log(1 + power) of the accelerometer's short-time Fourier transform",
             "sample_rate_hz": spectrogram.RATE_HZ, "window_seconds": spectrogram.SEGMENT_SECONDS,
@@ -137,9 +138,6 @@ LAYOUTS = {"gait": _gait, "activity": _activity, "gei": _gei, "auth": _auth}
 def describe(name: str, model: tf.keras.Model, config: dict | None) -> dict:
     """The export report's ``input`` object of registered model ``name`` built as ``model`` (``config``: its
     run's, None for fresh weights)."""
-    from gaitbnn import models
-    from gaitbnn.training import pairs
-
     spec = models.get_spec(name)
     config = config or {}
     shape = tuple(int(v) for v in model.input_shape[1:])

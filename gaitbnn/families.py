@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gaitbnn import data as datasets
+from gaitbnn import models
 from gaitbnn.errors import InputError
+from gaitbnn.models import recipes
 
 if TYPE_CHECKING:
     from gaitbnn.data.auth import AuthData
@@ -49,9 +51,7 @@ def run_dataset(config: dict, data: str | None = None) -> Dataset | AuthData:
 # --- classifiers --------------------------------------------------------------------------------------------------
 
 def _train_classifier(name, settings, data_options, out, force):
-    from gaitbnn import models
-    from gaitbnn.models import recipes
-    from gaitbnn.training import fit
+    from gaitbnn.training import fit  # lazy: TensorFlow loads only for the commands that train or export
 
     spec = models.get_spec(name)
     chosen, ingredients = settings.get("recipe"), {}
@@ -72,7 +72,7 @@ def _train_classifier(name, settings, data_options, out, force):
 
 
 def _evaluate_classifier(run_dir, config, metrics, data):
-    from gaitbnn.training import fit, scoring
+    from gaitbnn.training import fit, scoring  # lazy: TensorFlow loads only for the commands that train or export
 
     dataset = run_dataset(config, data)
     if dataset.class_names != config["class_names"]:
@@ -87,7 +87,7 @@ def _evaluate_classifier(run_dir, config, metrics, data):
 
 
 def _export_flatbuffer(model, name, target, out, x, config=None):
-    from gaitbnn import export as exporter
+    from gaitbnn import export as exporter  # lazy: TensorFlow loads only for the commands that train or export
 
     report = exporter.export(model, name, target, out, x, config)
     p = report["parity"]
@@ -124,7 +124,7 @@ def _input_line(contract):
 # --- siamese embedding networks -----------------------------------------------------------------------------------
 
 def _train_embedding(name, settings, data_options, out, force):
-    from gaitbnn.training import pairs
+    from gaitbnn.training import pairs  # lazy: TensorFlow loads only for the commands that train or export
 
     metrics = pairs.train_run(name, settings["data"], out, settings["epochs"], settings["batch_size"],
                               settings["learning_rate"], settings["seed"], force=force,
@@ -134,7 +134,7 @@ def _train_embedding(name, settings, data_options, out, force):
 
 
 def _evaluate_embedding(run_dir, config, metrics, data):
-    from gaitbnn.training import fit, pairs
+    from gaitbnn.training import fit, pairs  # lazy: TensorFlow loads only for the commands that train or export
 
     dataset = run_dataset(config, data)
     model = pairs.siamese(fit.load_model(run_dir), pairs.CONTRASTIVE)
@@ -146,7 +146,7 @@ def _evaluate_embedding(run_dir, config, metrics, data):
 def _export_embedding(model, name, target, out, x, config=None):
     if target != "train":
         return _export_flatbuffer(model, name, target, out, x, config)
-    from gaitbnn import ondevice
+    from gaitbnn import ondevice  # lazy: TensorFlow loads only for the commands that train or export
 
     result = ondevice.export(model, name, out, x[:64], config=config)
     losses = ", ".join(f"{v:.4f}" for v in result["train_losses"])
@@ -177,8 +177,6 @@ TARGETS = tuple(dict.fromkeys(t for f in REGISTRY.values() for t in f.targets))
 
 def of(name: str) -> Family:
     """The family of registered model ``name``."""
-    from gaitbnn import models
-
     return REGISTRY[models.get_spec(name).family]
 
 
@@ -197,8 +195,6 @@ def fresh_model(name: str, seed: int = 0, count: int = 64, input_shape: tuple | 
       and then, and one flipped sign moves an untrained network's peaked softmax.
     """
     import tensorflow as tf
-
-    from gaitbnn import models
 
     tf.keras.utils.set_random_seed(seed)
     model = models.build(name, input_shape)

@@ -22,7 +22,7 @@ def inspect(source: str, family: str | None = None, seed: int = 0, options: dict
     model = DEFAULT_MODEL[family]
     role = "training"
     if family == datasets.AUTH and source.split(":")[0] in ATTACKER_SOURCES:
-        from gaitbnn.data import auth
+        from gaitbnn.data import auth  # lazy: scipy.signal loads only when spectrograms are read
 
         dataset = auth.load(source, seed=seed, split=False)
         role = "attackers (MM'19 Table 3: every sample is an attack)"

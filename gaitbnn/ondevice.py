@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from gaitbnn import runs
+from gaitbnn import contract, runs
 from gaitbnn.errors import InputError
 from gaitbnn.training.pairs import MARGIN, contrastive_loss
 
@@ -118,8 +118,6 @@ def export(embedding: tf.keras.Model, name: str, out_dir: str | Path, x: np.ndar
 
     ``config``: the run's; its normalization is folded in, so every signature takes raw spectrograms.
     """
-    from gaitbnn import contract
-
     refuse_binary(embedding)
     raw_model, x_raw = contract.raw_input_model(embedding, config), contract.to_raw(x, config)
     flatbuffer = convert(raw_model, learning_rate)

@@ -17,8 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gaitbnn import runs
+from gaitbnn import contract, export, models, runs
+from gaitbnn import flatbuffer as tflite_file
+from gaitbnn.data import activity, dataset, recordings
+from gaitbnn.data.problems import Problems
+from gaitbnn.data.sources import is_synthetic
+from gaitbnn.data.windows import sliding
 from gaitbnn.errors import InputError
+from gaitbnn.training import fit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,8 +45,6 @@ class Predictor:
 
 
 def _family_of(name: str) -> str:
-    from gaitbnn import models
-
     spec = models.get_spec(name)
     if spec.family not in FAMILIES or spec.head != "softmax":
         raise InputError(f"{name}: predict serves the gait and activity classifiers with a softmax head; "
@@ -52,9 +56,6 @@ def load_predictor(model_path: str | Path) -> Predictor:
     """The predictor of a run directory or of an exported ``.tflite`` (its ``.json`` report beside it)."""
     path = Path(model_path)
     if path.is_dir():
-        from gaitbnn import contract
-        from gaitbnn.training import fit
-
         config, _ = runs.open_run(path)
         family = _family_of(config["model"])
         model = contract.raw_input_model(fit.load_model(path), config)
@@ -71,9 +72,6 @@ def load_predictor(model_path: str | Path) -> Predictor:
     if "input" not in report:
         raise InputError(f"{report_path}: has no input contract (exported by an older gaitbnn): export again")
     family = _family_of(report["model"])
-    from gaitbnn import export
-    from gaitbnn import flatbuffer as tflite_file
-
     flatbuffer = tflite_file.read(path)
     return Predictor(report["model"], family, report["input"]["labels"], report["input"],
                      lambda x: export.run_flatbuffer(flatbuffer, x), "flatbuffer (LCE interpreter)")
@@ -81,14 +79,10 @@ def load_predictor(model_path: str | Path) -> Predictor:
 
 def recording_windows(predictor: Predictor, source: str) -> tuple:
     """([(path, raw windows, window truths as label names or None)], description) of every recording."""
-    from gaitbnn.data.problems import Problems
-
     problems = Problems()
     shape = predictor.contract["shape"][1:]
     out = []
     if predictor.family == "gait":
-        from gaitbnn.data import dataset, recordings
-
         recs, description = dataset.read_recordings(source, problems)
         seconds = predictor.contract["window_seconds"]
         for rec in recs:
@@ -96,10 +90,6 @@ def recording_windows(predictor: Predictor, source: str) -> tuple:
             truth = rec.user if rec.user in predictor.labels else None
             out.append((rec.origin, x, [truth] * len(x)))
     else:
-        from gaitbnn.data import activity
-        from gaitbnn.data.sources import is_synthetic
-        from gaitbnn.data.windows import sliding
-
         if not is_synthetic(source) and (source.endswith(".npz") or Path(source).is_file()):
             raise InputError(f"--data {source}: predict reads recordings (a LARa folder or synthetic), not a .npz "
                              "of windows")

@@ -14,8 +14,10 @@ import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gaitbnn import run_backup
 from gaitbnn.atomic import atomic_path
 from gaitbnn.errors import InputError
+from gaitbnn.reports import plot_history
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -42,11 +44,15 @@ def write_json(path: str | Path, obj: object) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
+def refuse_complete_run(path: str | Path, force: bool = False) -> None:
+    """An input error when ``path`` holds a complete run and ``force`` is not given."""
+    if (Path(path) / METRICS_FILE).exists() and not force:
+        raise InputError(f"{path}: holds a complete run already: choose another --out, or pass --force to replace it")
+
+
 def prepare_output_dir(path: str | Path, force: bool = False) -> Path:
     """Create ``path`` for a new run; refuse to overwrite a complete run unless ``force``."""
-    path = Path(path)
-    if (path / METRICS_FILE).exists() and not force:
-        raise InputError(f"{path}: holds a complete run already: choose another --out, or pass --force to replace it")
+    refuse_complete_run(path, force)
     return writable_dir(path)
 
 
@@ -115,27 +121,23 @@ class RunWriter:
 
     def _resume_state(self, force, monitor):
         """(best ``monitor`` so far, True) when ``out`` holds an interrupted run of the same settings."""
-        from gaitbnn.training import resume
-
-        last = resume.completed_epoch(self.out / resume.BACKUP_DIR)
+        last = run_backup.completed_epoch(self.out / run_backup.BACKUP_DIR)
         if last is None or force:
-            resume.discard(self.out)
+            run_backup.discard(self.out)
             return None, False
         previous = read_json(self.out / CONFIG_FILE, "run config") if (self.out / CONFIG_FILE).exists() else {}
-        differs = [k for k in resume.RESUME_KEYS if previous.get(k) != self.config.get(k)]
+        differs = [k for k in run_backup.RESUME_KEYS if previous.get(k) != self.config.get(k)]
         if differs:
             raise InputError(f"{self.out}: holds an interrupted run with other {', '.join(differs)}: rerun it with "
                              "the same options to resume, or pass --force to start over")
-        return resume.trim_history(self.out / HISTORY_FILE, last, monitor), True
+        return run_backup.trim_history(self.out / HISTORY_FILE, last, monitor), True
 
     def callbacks(self) -> list:
         """Keras callbacks that write ``history.csv`` and the resume backup (put them after the others)."""
-        import tensorflow as tf
-
-        from gaitbnn.training import resume
+        import tensorflow as tf  # lazy: keeps gaitbnn --help free of TensorFlow
 
         return [tf.keras.callbacks.CSVLogger(str(self.out / HISTORY_FILE), append=self.resuming),
-                tf.keras.callbacks.BackupAndRestore(str(self.out / resume.BACKUP_DIR))]
+                tf.keras.callbacks.BackupAndRestore(str(self.out / run_backup.BACKUP_DIR))]
 
     def save_model(self, model: tf.keras.Model, **options) -> None:
         """The trained model, written atomically (HDF5, without the optimizer)."""
@@ -145,10 +147,7 @@ class RunWriter:
 
     def training_done(self, title: str) -> None:
         """Drop the resume backup and draw the training curves from ``history.csv``."""
-        from gaitbnn.reports import plot_history
-        from gaitbnn.training import resume
-
-        resume.discard(self.out)
+        run_backup.discard(self.out)
         plot_history(self.out / HISTORY_FILE, self.out / CURVES_FILE, title)
 
     def finish(self, metrics: dict) -> dict:

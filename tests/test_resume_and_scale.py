@@ -10,7 +10,7 @@ import sys
 import time
 
 from conftest import TINY
-from gaitbnn import runs
+from gaitbnn import run_backup, runs
 
 SLOW = "synthetic:users=5,seconds=150,noise=0.5"  # epochs long enough to be killed in the middle of one
 TOLERANCE = 0.15  # test accuracy, resumed vs uninterrupted (shuffling order and plateau counter are not restored)
@@ -51,11 +51,24 @@ def test_kill_9_mid_training_then_resume(tmp_path):
     assert [int(r["epoch"]) for r in after] == list(range(6))
     kept = [r for r in before if int(r["epoch"]) < int(after[len(before) - 1]["epoch"]) + 1][: len(before) - 1]
     assert kept and after[: len(kept)] == kept  # rows written before the kill are kept as they were
+    for folder in (run_dir, reference):  # one line ending throughout, CSVLogger's CRLF, resumed or not
+        raw = (folder / runs.HISTORY_FILE).read_bytes()
+        assert raw.count(b"\r\n") == raw.count(b"\n") == 7
     metrics = json.loads((run_dir / runs.METRICS_FILE).read_text())
     expected = json.loads((reference / runs.METRICS_FILE).read_text())
     assert metrics["resumed"] is True and metrics["epochs"] == 6
     assert abs(metrics["test_accuracy"] - expected["test_accuracy"]) <= TOLERANCE
     assert not (run_dir / "backup").exists()
+
+
+def test_trim_history_keeps_the_rows_byte_for_byte(tmp_path):
+    path = tmp_path / runs.HISTORY_FILE
+    rows = [b"epoch,accuracy,val_accuracy\r\n", b"0,0.5,0.25\r\n", b"1,0.75,0.5\r\n", b"2,0.8,0.4\r\n",
+            b"3,0.9"]  # the last row cut short by the kill
+    path.write_bytes(b"".join(rows))
+    assert run_backup.trim_history(path, 1) == 0.5
+    assert path.read_bytes() == b"".join(rows[:3])
+    assert run_backup.trim_history(tmp_path / "none.csv", 1) is None
 
 
 def test_rerun_from_config_gives_the_same_metrics(trained_run, tmp_path):

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gaitbnn.data import lara
 from gaitbnn.data.dataset import Dataset, load  # noqa: F401
 from gaitbnn.data.sources import is_synthetic  # noqa: F401
 from gaitbnn.errors import InputError
@@ -35,15 +36,15 @@ def load_family(family: str | None, source: str = "synthetic", seed: int = 0, in
     """
     options = {k: v for k, v in (options or {}).items() if v is not None and k in OPTIONS.get(family, ())}
     if family == AUTH:  # spectrograms for the siamese networks (an AuthData, with x_test and input_shape)
-        from gaitbnn.data import auth
+        from gaitbnn.data import auth  # lazy: scipy.signal and each family's loader load only when it is read
 
         dataset = auth.load(source, seed=seed, split=options.get("split", "windows"), normalization=normalization)
     elif family == GEI:
-        from gaitbnn.data import gei
+        from gaitbnn.data import gei  # lazy: as above
 
         dataset = gei.load(source, seed=seed, input_shape=input_shape)
     elif family == ACTIVITY:
-        from gaitbnn.data import activity
+        from gaitbnn.data import activity  # lazy: as above
 
         dataset = activity.load(source, seed=seed, normalization=normalization, **options)
     else:
@@ -71,8 +72,6 @@ def detect_family(source: str) -> str | None:
         return GAIT
     if any(re.match(r"^\d{3}$", p.name) for p in children) or any(path.rglob("[0-9][0-9][0-9]-*-[0-9][0-9]-*.png")):
         return GEI
-    from gaitbnn.data import lara
-
     if lara.subject_root(path) is not None:
         return ACTIVITY
     return None

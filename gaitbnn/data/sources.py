@@ -1,6 +1,7 @@
 """What a ``--data`` source names: the synthetic generator (with options) or a dataset path."""
 from __future__ import annotations
 
+from gaitbnn.data import synthetic
 from gaitbnn.errors import InputError
 
 
@@ -10,8 +11,6 @@ def is_synthetic(source: str) -> bool:
 
 
 def gait_defaults() -> dict:
-    from gaitbnn.data import synthetic
-
     return synthetic.DEFAULTS
 
 

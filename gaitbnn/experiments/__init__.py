@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gaitbnn import runs
+from gaitbnn.data.lara import PROTOCOLS as LARA_PROTOCOLS
 from gaitbnn.errors import InputError, lookup
+from gaitbnn.experiments.options import GAIT, RECIPE, Option, learning_rates, owners
 
 _CANDIDATES = (
     Path(__file__).resolve().parents[2] / "experiments",  # a source checkout (pip install -e .)
@@ -38,7 +40,7 @@ class Experiment:
     module: str  # a module with reproduce(settings) -> Report
     config: str  # experiments/CONFIG.json: the paper's tables and its training setting
     models: tuple[str, ...]  # the registered models it trains (``--models`` picks a subset)
-    options: tuple[str, ...] = ()  # options beyond --data/--epochs/--seed/--out/--force (cli.EXPERIMENT_OPTIONS)
+    options: tuple[Option, ...] = ()  # options beyond --data/--epochs/--models/--seed/--out/--force
     many_sources: bool = False  # --data may be given once per source (e.g. one per LARa sensor set)
     tiny: tuple[str, ...] = ()  # CLI arguments of a run small enough for the test suite
 
@@ -65,18 +67,26 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in [
                "gaitbnn.experiments.bipedalnet", "bipedalnet_table2",
                ("idnet", "idnet-offtheshelf", "idnet-binary", "bipedalnet", "bipedalnet-scaled-logits",
                 "bipedalnet-float-ends"),
-               ("split", "keep_duplicates", "recipe"),
+               (*GAIT, RECIPE),
                tiny=("--data", "synthetic:users=4,seconds=40", "--epochs", "1")),
     Experiment("bipedalnet-ablation", "BiPedalNet's gap to float IDNet, ingredients added in turn",
                "gaitbnn.experiments.bipedalnet_ablation", "bipedalnet_table2",
                ("idnet", "bipedalnet", "bipedalnet-scaled-logits", "bipedalnet-float-ends"),
-               ("split", "keep_duplicates"),
+               GAIT,
                tiny=("--data", "synthetic:users=3,seconds=20", "--epochs", "1")),
     Experiment("btcnn", "BtCNN thesis Tables 5.3.2-5.3.7: tCNN and Conv[1]..Conv[1-4] on LARa",
                "gaitbnn.experiments.btcnn", "btcnn_tables",
                tuple(f"{m}{h}" for h in ("", "-attr") for m in ("tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3",
                                                                 "btcnn-conv1-4", "btcnn-binary")),
-               ("batch_size", "learning_rates", "window", "lara_protocol", "init"),
+               (Option("batch_size", "Default: the experiment config's.", minimum=1),
+                Option("learning_rates", "Comma-separated, e.g. 1e-4,1e-5,1e-6 (the thesis'; default on real data).",
+                       parse=learning_rates),
+                Option("window", "Window length T in time steps (default: the sensor set's).", minimum=5),
+                Option("lara_protocol", "How LARa windows are labelled (see 'train --help').", choices=LARA_PROTOCOLS,
+                       default="authors"),
+                Option("init", "'tcnn': each BtCNN starts from the trained float tCNN of its head and learning rate "
+                       "(the thesis' reading); 'scratch': from random weights.", choices=("scratch", "tcnn"),
+                       default="scratch")),
                many_sources=True,
                tiny=("--data", "synthetic:seconds=3", "--epochs", "1", "--batch-size", "32",
                      "--window", "24", "--models", "tcnn,btcnn-conv1-4")),
@@ -86,7 +96,14 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in [
                tiny=("--data", "synthetic:subjects=2", "--epochs", "1", "--models", "lresnet50")),
     Experiment("siamese", "On-device siamese authentication (MM'19) Tables 1-3, SPRT, continuous update",
                "gaitbnn.experiments.siamese", "siamese_tables", ("lenet4", "vgg8", "mobilenetv2"),
-               ("owners", "pairs", "attackers", "transfer_from"),
+               (Option("owners", "'all' (the paper: a model per person) or how many people, sampled with the seed, "
+                       "are trained as owners and averaged over.  Default: the experiment config's ('all' on real "
+                       "data).", parse=owners),
+                Option("pairs", "Training pairs per class of pair in the multi-class setting.  Default: the "
+                       "experiment config's.", minimum=2),
+                Option("attackers", "The attackers' database (ouisir:PATH). Default: a synthetic population."),
+                Option("transfer_from", "Another dataset to transfer features from (Table 2). Default: a synthetic "
+                       "one.")),
                tiny=("--data", "synthetic:users=5,seconds=30", "--epochs", "1", "--models", "lenet4", "--owners", "1",
                      "--pairs", "100",
                      "--attackers", "synthetic:users=3,sessions=1,seconds=11", "--transfer-from",

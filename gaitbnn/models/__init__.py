@@ -9,7 +9,7 @@ _REGISTRY_NAMES = ("ACTIVITY", "AUTH", "GAIT", "GEI", "build", "count_flops", "c
 
 def __getattr__(name: str) -> object:
     if name in _REGISTRY_NAMES:
-        from gaitbnn.models import registry
+        from gaitbnn.models import registry  # lazy: the registry builds models with TensorFlow and Larq
 
         return getattr(registry, name)
     raise AttributeError(f"module 'gaitbnn.models' has no attribute '{name}'")

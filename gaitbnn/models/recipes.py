@@ -3,6 +3,9 @@
 ``gaitbnn train NAME`` takes its model's recipe (``ModelSpec.training``) for every option not given;
 ``gaitbnn reproduce PAPER`` starts from the same recipe (``experiments.merge_settings``).
 """
+from __future__ import annotations
+
+from gaitbnn.errors import lookup
 
 # BiPedalNet Sec. 2.3: Adam on the latent weights, learning rate 1e-3 reduced when validation accuracy
 # plateaus, cross-entropy; batch and epochs are this project's (the paper gives none).
@@ -28,6 +31,8 @@ SIAMESE = dict(optimizer="adam", learning_rate=1e-3, batch_size=20, epochs=30)
 GAIT_DATA_KEYS = ("train_stride_seconds",)  # the ingredients the data loader takes; the rest go to training
 OVERLAP = dict(train_stride_seconds=0.2)
 AUGMENTATION = dict(rotation=0.3, shift=0.1, scale=0.1)
+RECIPE_HELP = ("Gait models: 'paper' (BiPedalNet Sec. 2.3) or 'best' (overlapping training windows and phone-in-a-"
+               "pocket augmentation; docs/bipedalnet.md 'Closing the gap').")
 GAIT_RECIPES = {
     "paper": dict(name="paper"),
     "best": dict(name="best", **OVERLAP, **AUGMENTATION),
@@ -50,8 +55,6 @@ GAIT_ABLATION = (
 
 def gait_recipe(name: str) -> dict:
     """The named gait recipe (``GAIT_RECIPES``); an unknown name is an input error."""
-    from gaitbnn.errors import lookup
-
     return dict(lookup(GAIT_RECIPES, name, "recipe"))
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
+import gaitbnn.models.registry  # noqa: F401  registers Larq's layers and ours (Thermometer) for loading
 from gaitbnn import models, runs
 from gaitbnn.errors import InputError
 from gaitbnn.models import recipes
@@ -271,8 +272,6 @@ def transfer_weights(model: tf.keras.Model, source: tf.keras.Model) -> list:
 
 def load_model(run_dir: str | Path) -> tf.keras.Model:
     """The trained Keras model of a complete run."""
-    import gaitbnn.models.registry  # noqa: F401  registers Larq's layers and ours (Thermometer) for loading
-
     path = Path(run_dir) / runs.MODEL_FILE
     try:
         return tf.keras.models.load_model(str(path), compile=False)

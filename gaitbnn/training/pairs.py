@@ -22,6 +22,10 @@ import larq as lq
 import numpy as np
 import tensorflow as tf
 
+from gaitbnn import models, runs
+from gaitbnn.authentication import reservoir
+from gaitbnn.data import auth
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
@@ -173,10 +177,6 @@ def train_run(name: str, data_source: str, out: str | Path, epochs: int = 30, ba
     ``history.csv``, ``training_curves.png``, resume after an interruption, the embedding network
     (``model.h5``, what ``gaitbnn export`` converts) and, last, ``metrics.json`` with the test pair accuracy.
     """
-    from gaitbnn import models, runs
-    from gaitbnn.authentication import reservoir
-    from gaitbnn.data import auth
-
     data = auth.load(data_source, seed, split=split)
     if data.problems:
         data.problems.warn()
