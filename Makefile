@@ -41,7 +41,7 @@ lint: venv
 	$(BIN)/ruff check gaitbnn tests
 
 # SPLIT=walks holds out whole walks per person (default: the paper's split of windows); RECIPE=best trains with
-# overlapping windows and augmentation (README "Closing the gap"; default: the paper's recipe).
+# overlapping windows and augmentation (docs/bipedalnet.md "Closing the gap"; default: the paper's recipe).
 reproduce-bipedalnet: venv
 	$(BIN)/gaitbnn reproduce bipedalnet --data $(DATA) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(SPLIT),--split $(SPLIT)) \
 		$(if $(RECIPE),--recipe $(RECIPE)) $(if $(OUT),--out $(OUT))

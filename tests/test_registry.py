@@ -1,6 +1,6 @@
 """Every registered model, as larq-zoo tests its zoo: builds at a small shape, exports to arm64 with its binary ops
 and parity (on x86, and on LCE's aarch64 kernels once `make aarch64` has built them); and `gaitbnn models --json`
-matches the checked-in snapshot that the README's model table shows."""
+matches the checked-in snapshot that the model table in docs/models.md shows."""
 import json
 from pathlib import Path
 
@@ -33,14 +33,14 @@ def test_model_builds_and_exports_with_its_binary_ops_and_parity(name, tmp_path)
 
 
 def test_models_json_matches_the_snapshot():
-    """Refresh with: .venv/bin/gaitbnn models --json > tests/snapshots/models.json (and the README's table)."""
+    """Refresh with: .venv/bin/gaitbnn models --json > tests/snapshots/models.json (and the table in docs/models.md)."""
     result = CliRunner().invoke(main, ["models", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == json.loads(SNAPSHOT.read_text())
 
 
-def test_readme_model_table_shows_the_snapshot_counts():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+def test_docs_model_table_shows_the_snapshot_counts():
+    readme = (Path(__file__).parents[1] / "docs" / "models.md").read_text()
     for row in json.loads(SNAPSHOT.read_text()):
         assert f"| {row['name']} |" in readme, row["name"]
         line = next(line for line in readme.splitlines() if line.startswith(f"| {row['name']} |"))

@@ -89,5 +89,5 @@ def family_of(source: str, family: str | None = None) -> str:
             raise InputError(f"{source}: no such dataset folder or file: pass a dataset folder, a .npz file, "
                              f"{':PATH, '.join(AUTH_PREFIXES)}:PATH or 'synthetic'")
         raise InputError(f"{source}: not a known dataset layout (Padova uUUU_wWWW/, LARa Sxx/, CASIA-B 001/nm-01/090/ "
-                         "or .npz): see the README's dataset layouts, or pass --family")
+                         "or .npz): see docs/data.md for the layouts, or pass --family")
     return found

@@ -132,7 +132,7 @@ def sensor_set(columns: list, path: str | Path) -> str:
     missing = {name: [c for c in info["channels"] if c not in present] for name, info in SENSORS.items()}
     closest = min(missing, key=lambda k: len(missing[k]))
     raise InputError(f"{path}: not a LARa {closest} data file: {len(missing[closest])} channel columns missing "
-                     f"(e.g. {', '.join(missing[closest][:3])}): see the README for the layout")
+                     f"(e.g. {', '.join(missing[closest][:3])}): see docs/data.md for the layout")
 
 
 def read_recording(data_path: str | Path, problems: Problems | None = None) -> tuple:

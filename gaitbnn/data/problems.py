@@ -1,6 +1,6 @@
 """Quirks of real datasets that a loader handled rather than refused, counted for the user.
 
-Real archives are not clean (``README.md``, "Real datasets"): IDNet has gaps and the
+Real archives are not clean (``docs/data.md``): IDNet has gaps and the
 same walk filed under two users, CASIA-B has incomplete subjects, OU-ISIR has walks
 shorter than one sample. A loader records each quirk it handles here (what, how many,
 an example path); ``gaitbnn data`` lists them, training stores them in ``config.json``

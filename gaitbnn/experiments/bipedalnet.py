@@ -153,7 +153,7 @@ def reproduce(settings: dict) -> Report:
     note2 = (f"{warning}Data: {description}. Split: {split_text}. Recipe: {recipe_text}. "
              f"Epochs: {metrics[-1]['epochs']}, seed {seed}. "
              "Memory: 1 bit per binary weight, 32 bits per other parameter, in MiB. Row 2 is the off-the-shelf "
-             "binarization the paper describes; the extra row binarizes IDNet as BNNs are built (README). "
+             "binarization the paper describes; the extra row binarizes IDNet as BNNs are built (docs/bipedalnet.md). "
              + WALK_VOTE_NOTE)
     text = "\n".join([
         writer.table(t1, "table1", "BiPedalNet Table 1: layers and parameter counts", note1),

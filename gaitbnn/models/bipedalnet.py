@@ -87,6 +87,6 @@ def bipedalnet_float_ends(*, input_shape: tuple = INPUT_SHAPE, classes: int = CL
     output as floats and runs ``dense2`` as a float op. Both layers' weights are float16 values
     (``blocks.HalfPrecision``), stored as float16 (``flatbuffer.with_float16_weights``): 32 x 2 bytes more
     per class than Table 1's 1-bit row. The middle layers (conv2, conv3, dense1) stay ``LceBconv2d``.
-    On long real walks (phone-gait-10-fast) this is what closed most of the gap (README).
+    On long real walks (phone-gait-10-fast) this is what closed most of the gap (docs/bipedalnet.md).
     """
     return bipedalnet(input_shape=input_shape, classes=classes, float_ends=True, name="bipedalnet-float-ends")

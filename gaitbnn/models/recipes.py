@@ -22,7 +22,7 @@ LRESNET = dict(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=10)
 # MM'19: batch 20 pairs (the phones' setting); optimizer, learning rate and epochs are this project's.
 SIAMESE = dict(optimizer="adam", learning_rate=1e-3, batch_size=20, epochs=30)
 
-# Gait identification, the binary models' gap to float (issue 16, README "Closing the gap"). ``paper`` is
+# Gait identification, the binary models' gap to float (issue 16, docs/bipedalnet.md "Closing the gap"). ``paper`` is
 # BiPedalNet Sec. 2.3 as above; ``best`` adds what the ablation (``GAIT_ABLATION``) kept. Keys:
 # ``train_stride_seconds`` cuts overlapping training windows (``data.dataset``); ``rotation`` (radians),
 # ``shift`` (fraction of the window) and ``scale`` augment (``training.augment``); ``teacher`` distils
