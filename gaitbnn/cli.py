@@ -238,20 +238,6 @@ for _experiment in experiments.REGISTRY.values():
     reproduce.add_command(_reproduce_command(_experiment))
 
 
-def _model_and_inputs(source, seed):
-    """SOURCE is a run directory (trained model, its test split, its config) or a model name (fresh weights,
-    random inputs, no config)."""
-    from gaitbnn.training import fit  # lazy: TensorFlow loads only for the commands that build a model
-
-    if Path(source).exists():
-        config, _ = runs.open_run(source)
-        dataset = families.run_dataset(config)
-        return config["model"], fit.load_model(source), dataset.x_test[:500], config
-    models.get_spec(source)  # a clear error for an unknown name
-    model, x = families.fresh_model(source, seed)
-    return source, model, x, None
-
-
 @main.command()
 @click.argument("source")
 @click.option("--target", type=click.Choice(TARGETS), default="arm64", show_default=True,
@@ -267,7 +253,7 @@ def export(source: str, target: str, out: str, seed: int) -> None:
     The report NAME.json gives the size, the 1-bit limit, the ops, the share of weights in binary ops and the
     Keras-vs-flatbuffer parity; the export fails, writing nothing, if parity is off.
     """
-    name, model, x, config = _model_and_inputs(source, seed)
+    name, model, x, config = families.model_and_inputs(source, seed)
     family = families.of(name)
     if target not in family.targets:
         raise InputError(f"--target {target} is not for {name}: its targets are {', '.join(family.targets)}")
@@ -345,7 +331,7 @@ def benchmark(flatbuffer: str | None, compare_source: str | None, on_aarch64: bo
                    f"({runs_count} runs, {threads} thread(s), {bench_module.machine()}; x86 figures say nothing "
                    "about a phone: add --aarch64 for its ARM64 cost)")
         return
-    name, model, x, _ = _model_and_inputs(compare_source, 0)
+    name, model, x, _ = families.model_and_inputs(compare_source, 0)
     row = bench_module.compare(model, name, x[:64], threads=threads, runs_count=runs_count)
     for target in ("arm64", "float"):
         t = row[target]["latency"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gaitbnn import data as datasets
-from gaitbnn import models
+from gaitbnn import models, runs
 from gaitbnn.errors import InputError
 from gaitbnn.models import recipes
 
@@ -202,3 +203,16 @@ def fresh_model(name: str, seed: int = 0, count: int = 64, input_shape: tuple | 
     for _ in range(20):
         model(x, training=True)
     return model, x
+
+
+def model_and_inputs(source: str, seed: int = 0) -> tuple:
+    """(name, model, inputs, config) of SOURCE: a run directory (its trained model, the first 500 windows of its
+    test split, its config) or a registered model name (fresh weights, ``fresh_model``'s inputs, no config)."""
+    from gaitbnn.training import fit  # lazy: TensorFlow loads only for the commands that train or export
+
+    if Path(source).exists():
+        config, _ = runs.open_run(source)
+        return config["model"], fit.load_model(source), run_dataset(config).x_test[:500], config
+    models.get_spec(source)  # a clear error for an unknown name
+    model, x = fresh_model(source, seed)
+    return source, model, x, None

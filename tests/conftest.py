@@ -1,4 +1,8 @@
 """Shared fixtures and writers of real dataset layouts: Padova/IDNet, LARa, CASIA-B, OU-ISIR; one trained run."""
+import fcntl
+import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -75,16 +79,50 @@ def padova_tree(tmp_path):
     return root
 
 
+def shared_once(tmp_path_factory, name, make):
+    """A folder that ``make(folder)`` fills once for the whole session, however many pytest-xdist workers
+    ask for it (the others wait on a lock, then read it). Tests only read it."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".complete").write_text("")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
-    """A BiPedalNet run on tiny synthetic data, trained once for the session."""
+    """A BiPedalNet run on tiny synthetic data, trained once for the session (for every worker)."""
     from gaitbnn import data
     from gaitbnn.training import fit
 
-    out = tmp_path_factory.mktemp("runs") / "bipedalnet"
     dataset = data.load(TINY, (6, 98, 1), seed=0)
-    metrics = fit.train("bipedalnet", dataset, out, epochs=12, batch_size=32, seed=0, verbose=0)
-    return out, metrics, dataset
+
+    def make(folder):
+        fit.train("bipedalnet", dataset, folder / "bipedalnet", epochs=12, batch_size=32, seed=0, verbose=0)
+
+    out = shared_once(tmp_path_factory, "trained-run", make) / "bipedalnet"
+    return out, json.loads((out / "metrics.json").read_text()), dataset
+
+
+@pytest.fixture(scope="session")
+def models_json(tmp_path_factory):
+    """``gaitbnn models --json`` (every registered model built once), computed once for the session."""
+    from click.testing import CliRunner
+
+    from gaitbnn.cli import main
+
+    def make(folder):
+        result = CliRunner().invoke(main, ["models", "--json"])
+        assert result.exit_code == 0, result.output
+        (folder / "models.json").write_text(result.output)
+
+    return json.loads((shared_once(tmp_path_factory, "models-json", make) / "models.json").read_text())
 
 
 def write_lara(root, sensors, subjects, seconds=3.0, seed=0):

@@ -89,7 +89,7 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in [
                        default="scratch")),
                many_sources=True,
                tiny=("--data", "synthetic:seconds=3", "--epochs", "1", "--batch-size", "32",
-                     "--window", "24", "--models", "tcnn,btcnn-conv1-4")),
+                     "--window", "24", "--learning-rates", "1e-4", "--models", "tcnn,btcnn-conv1-4")),
     Experiment("lresnet", "L-ResNet-50 Tables 1-4: ResNet-50 vs Ghost-module L-ResNet-50 on CASIA-B GEIs",
                "gaitbnn.experiments.lresnet", "lresnet_tables",
                ("resnet50", "resnet50-zero-gamma", "lresnet50", "lresnet50-binary"),

@@ -1,4 +1,4 @@
-"""BiPedalNet's gap to float IDNet, closed one ingredient at a time (docs/bipedalnet.md "Closing the gap", issues 16 and 24).
+"""BiPedalNet's gap to float IDNet, closed one ingredient at a time (docs/bipedalnet.md, issues 16 and 24).
 
 Float IDNet is trained twice: by the paper's recipe (the reference, and the teacher of the distillation step)
 and by the ``best`` recipe (float IDNet "trained the same way" as the kept steps). Then BiPedalNet is trained
