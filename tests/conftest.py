@@ -24,6 +24,8 @@ SLOW = {
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[bipedalnet-ablation]",
     "test_lresnet.py::test_lresnet50_learns_synthetic_geis",
     "test_resume_and_scale.py::test_kill_9_mid_training_then_resume",
+    "test_reproduce_resume.py::test_a_killed_reproduction_resumes_where_it_stopped[bipedalnet-options0-idnet-bipedalnet-8]",
+    "test_reproduce_resume.py::test_a_killed_reproduction_resumes_where_it_stopped[btcnn-options1-mbientlab/tcnn-lr0.001-mbientlab/btcnn-conv1-lr0.001-8]",
     "test_resume_and_scale.py::test_mirrored_on_two_cpu_devices_learns_like_one",
     "test_resume_and_scale.py::test_multiworker_on_two_local_processes",
     "test_activity_training.py::test_learns_synthetic_activities[tcnn]",

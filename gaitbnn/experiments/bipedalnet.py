@@ -72,7 +72,8 @@ def train_model(name: str, setting: dict, recipe: dict, run_dir: Path, label: st
                                        models.get_spec(name).input_shape,
                                        dict(split=split, keep_duplicates=keep, **data_options))
         return fit.train(name, dataset, run_dir, epochs=setting["epochs"], batch_size=setting["batch_size"],
-                         seed=setting["seed"], learning_rate=setting["learning_rate"], force=True,
+                         seed=setting["seed"], learning_rate=setting["learning_rate"],
+                         force=setting.get("force", False),  # an interrupted run resumes; --force starts over
                          verbose=setting.get("verbose", 2), recipe=ingredients)
 
     expected = dict(model=name, data=str(setting["data"]), seed=setting["seed"], split=split, keep_duplicates=keep,

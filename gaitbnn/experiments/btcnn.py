@@ -74,7 +74,8 @@ def train_grid(out: str | Path, setting: dict) -> tuple:
                           f"{setting['epochs']} epochs, batch {setting['batch_size']}"
                           + (f", from {initial}" if initial else "") + ")", flush=True)
                     return fit.train(name, dataset, run_dir, epochs=setting["epochs"],
-                                     batch_size=setting["batch_size"], seed=seed, learning_rate=lr, force=True,
+                                     batch_size=setting["batch_size"], seed=seed, learning_rate=lr,
+                                     force=setting.get("force", False),
                                      verbose=setting.get("verbose", 2), initial_weights=initial)
 
                 expected = dict(model=name, data=setting["data"], epochs=setting["epochs"], seed=seed,

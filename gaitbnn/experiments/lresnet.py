@@ -67,7 +67,8 @@ def _train(name, dataset, out, setting):
     def train():
         print(f"[{name}] training ({len(dataset.y_train)} GEIs, {setting['epochs']} epochs)", flush=True)
         return fit.train(name, dataset, run_dir, epochs=setting["epochs"], batch_size=setting["batch_size"],
-                         seed=setting["seed"], learning_rate=setting["learning_rate"], force=True,
+                         seed=setting["seed"], learning_rate=setting["learning_rate"],
+                         force=setting.get("force", False),  # an interrupted run resumes; --force starts over
                          verbose=setting.get("verbose", 2))
 
     return train_or_reuse(run_dir, expected, train, setting.get("force", False), name)
