@@ -124,6 +124,16 @@ CASES = [
      "'--threads'", 2),
     ("distribute-unknown", lambda t, r: ["train", "bipedalnet", "--distribute", "tpu", "--out", "{tmp}/out"],
      "'--distribute'", 2),
+    # a source of another family's form (issue 25): who reads it, which forms this family takes
+    ("data-another-familys-prefix", lambda t, r: train_on(f"ouisir:{t / 'ou'}"), "is data of the siamese models", 1),
+    ("data-another-familys-npz", lambda t, r: train_on(t / "windows.npz"), "is data of the activity models", 1),
+    ("data-padova-folder-for-siamese", lambda t, r: ["train", "lenet4", "--data", padova(t), "--out", "{tmp}/out"],
+     "to read its accelerometer", 1),
+    ("data-command-another-family", lambda t, r: ["data", f"zju:{t}", "--family", "gei"], "not of the GEI models", 1),
+    # flatbuffers on the aarch64 runtime
+    ("aarch64-missing-flatbuffer", lambda t, r: ["benchmark", t / "absent.tflite", "--aarch64"], "cannot read", 1),
+    ("aarch64-not-a-flatbuffer", lambda t, r: ["benchmark", t / "file", "--aarch64"], "not a TFLite flatbuffer", 1),
+    ("aarch64-no-flatbuffer", lambda t, r: ["benchmark", "--aarch64"], "give either FLATBUFFER.tflite", 1),
     # output folders that cannot be written
     ("out-under-a-file", lambda t, r: ["train", "bipedalnet", "--data", TINY, "--epochs", 1, "--out", t / "file" / "o"],
      "cannot write the output folder", 1),

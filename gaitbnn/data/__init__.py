@@ -1,11 +1,10 @@
 """Data sources (one module per dataset, plus synthetic) and the ``Dataset`` they feed."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gaitbnn.data import lara
+from gaitbnn.data import forms
 from gaitbnn.data.dataset import Dataset, load  # noqa: F401
 from gaitbnn.data.sources import is_synthetic  # noqa: F401
 from gaitbnn.errors import InputError
@@ -14,9 +13,9 @@ if TYPE_CHECKING:
     from gaitbnn.data.auth import AuthData
     from gaitbnn.data.dataset import Dataset
 
-GAIT, ACTIVITY, GEI, AUTH = "gait", "activity", "gei", "auth"
+GAIT, ACTIVITY, GEI, AUTH = forms.GAIT, forms.ACTIVITY, forms.GEI, forms.AUTH
 FAMILY_NAMES = (GAIT, ACTIVITY, GEI, AUTH)
-AUTH_PREFIXES = ("mcgill", "idnet", "zju", "ouisir")
+AUTH_PREFIXES = forms.AUTH_PREFIXES
 # The options each family's loader takes (``load_family``), as they are stored in a run's config.json.
 OPTIONS = {GAIT: ("window_seconds", "split", "keep_duplicates", "train_stride_seconds"),
            ACTIVITY: ("window", "stride", "protocol"),
@@ -55,26 +54,11 @@ def load_family(family: str | None, source: str = "synthetic", seed: int = 0, in
 
 
 def detect_family(source: str) -> str | None:
-    """The family a ``--data`` source belongs to, from its form or its folder layout; None if unknown."""
-    source = str(source)
-    prefix = source.split(":")[0]
-    if prefix in AUTH_PREFIXES:
-        return AUTH
-    if is_synthetic(source):
-        return GAIT
-    path = Path(source)
-    if source.endswith(".npz") or path.is_file():
+    """The family a ``--data`` source belongs to, from its form or its folder layout; None if unknown (a file
+    is read as a bring-your-own .npz of windows)."""
+    if Path(str(source)).is_file():
         return ACTIVITY
-    if not path.is_dir():
-        return None
-    children = [p for p in path.iterdir() if p.is_dir()]
-    if any(re.match(r"^u\d+_w\d+$", p.name) for p in children):
-        return GAIT
-    if any(re.match(r"^\d{3}$", p.name) for p in children) or any(path.rglob("[0-9][0-9][0-9]-*-[0-9][0-9]-*.png")):
-        return GEI
-    if lara.subject_root(path) is not None:
-        return ACTIVITY
-    return None
+    return forms.family_of_form(forms.form_of(source))
 
 
 def family_of(source: str, family: str | None = None) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from gaitbnn.data import lara, npz, sources, synthetic_activity
+from gaitbnn.data import forms, lara, npz, sources, synthetic_activity
 from gaitbnn.data.dataset import Dataset
 from gaitbnn.data.problems import Problems
 from gaitbnn.data.sources import is_synthetic
@@ -200,6 +200,7 @@ def load(source: str = "synthetic", seed: int = 0, window: int | None = None, st
     a trained model's stored ``low`` / ``high`` range, used instead of this data's training range.
     """
     source = str(source)
+    forms.require(forms.ACTIVITY, source)
     if not is_synthetic(source) and (source.endswith(".npz") or Path(source).is_file()):
         return _from_npz(source, seed, normalization)
     problems = Problems()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from gaitbnn.data import mcgill, ou_isir, padova, spectrogram, synthetic, zju_gaitacc
+from gaitbnn.data import forms, mcgill, ou_isir, padova, spectrogram, synthetic, zju_gaitacc
 from gaitbnn.data.dataset import SPLITS, walk_split
 from gaitbnn.data.problems import Problems
 from gaitbnn.data.recordings import summary
@@ -99,6 +99,7 @@ def load(source: str = "synthetic", seed: int = 0, split: bool | str = True,
     phone, or a trained model's stored statistics.
     """
     source = str(source)
+    forms.require(forms.AUTH, source)
     split = "windows" if split is True else split
     if split and split not in SPLITS:
         raise InputError(f"--split {split}: use one of {', '.join(SPLITS)}")

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-from gaitbnn.data import padova, synthetic
+from gaitbnn.data import forms, padova, synthetic
 from gaitbnn.data.problems import Problems
 from gaitbnn.data.recordings import CHANNELS, overlapping_windows, summary, windows_by_user
 from gaitbnn.data.sources import is_synthetic, parse_synthetic
@@ -140,6 +140,7 @@ def load(source: str = "synthetic", input_shape: tuple = (6, 98, 1), seed: int =
     ``train_stride_seconds``: cut overlapping training windows at this stride (see the module docstring).
     """
     source = str(source)
+    forms.require(forms.GAIT, source)
     if split not in SPLITS:
         raise InputError(f"--split {split}: use one of {', '.join(SPLITS)}")
     channels, samples = int(input_shape[0]), int(input_shape[1])

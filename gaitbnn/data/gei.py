@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from gaitbnn.data import casia_b, synthetic_gei
+from gaitbnn.data import casia_b, forms, synthetic_gei
 from gaitbnn.data.dataset import Dataset
 from gaitbnn.data.problems import Problems, collector
 from gaitbnn.data.sources import is_synthetic, parse_synthetic
@@ -68,6 +68,7 @@ def _stack(records):
 def load(source: str = "synthetic", seed: int = 0, input_shape: tuple = (64, 64, 1)) -> Dataset:
     """Train / val / test GEIs of ``source`` ('synthetic[:subjects=..]' or a CASIA-B folder) at ``input_shape``."""
     source = str(source)
+    forms.require(forms.GEI, source)
     problems = Problems()
     height, width = int(input_shape[0]), int(input_shape[1])
     if is_synthetic(source):
