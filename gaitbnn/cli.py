@@ -55,15 +55,7 @@ def main() -> None:
 @_user_errors
 def models_command(names: tuple, as_json: bool) -> None:
     """List the registered models (or NAMES) with their parameter counts, memory and multiply-accumulates."""
-    rows = []
-    for name in names or models.names():
-        spec = models.get_spec(name)
-        model = models.build(name)
-        row = {"name": name, **models.count_params(model), "flops": models.count_flops(model),
-               "input_shape": list(spec.input_shape), "classes": spec.classes, "paper": spec.paper}
-        if spec.reference:  # the paper's own configuration (e.g. ImageNet for L-ResNet-50's Table 4)
-            row[spec.reference.name] = models.reference_counts(name)
-        rows.append(row)
+    rows = [models.describe(name) for name in names or models.names()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -15,29 +15,52 @@ from gaitbnn.data import lara
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
-# The slowest tests (45 s to 3 min each on 2 cores: full trainings of the large models, multi-process training, the
-# 23M-parameter exports), marked `slow`: `make test` leaves them out, `make test-all` runs them, and CI runs both.
-# Every model family keeps a learning test in `make test` but the GEI one (L-ResNet-50's, 2 minutes).
+# The slowest tests, marked `slow`: `make test` leaves them out, `make test-all` runs them, and CI runs both.
+# They are full trainings of the large models and of every model through the CLI, multi-process training, kills
+# and resumes, the 23M-parameter exports and the rest of a family's registry exports (10-140 s each on 2 cores).
+# `make test` keeps one learning test per model family but the GEI one (L-ResNet-50's, 2 minutes), and each
+# family's export with its binary ops and parity.
+REGISTRY_EXPORT = "test_registry.py::test_model_builds_and_exports_with_its_binary_ops_and_parity"
 SLOW = {
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[lresnet]",
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[siamese]",
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[bipedalnet-ablation]",
     "test_lresnet.py::test_lresnet50_learns_synthetic_geis",
     "test_resume_and_scale.py::test_kill_9_mid_training_then_resume",
-    "test_reproduce_resume.py::test_a_killed_reproduction_resumes_where_it_stopped[bipedalnet-options0-idnet-bipedalnet-8]",
-    "test_reproduce_resume.py::test_a_killed_reproduction_resumes_where_it_stopped[btcnn-options1-mbientlab/tcnn-lr0.001-mbientlab/btcnn-conv1-lr0.001-8]",
     "test_resume_and_scale.py::test_mirrored_on_two_cpu_devices_learns_like_one",
     "test_resume_and_scale.py::test_multiworker_on_two_local_processes",
     "test_activity_training.py::test_learns_synthetic_activities[tcnn]",
     "test_activity_training.py::test_learns_synthetic_activities[btcnn-conv1]",
-    *(f"test_registry.py::test_model_builds_and_exports_with_its_binary_ops_and_parity[{name}]"
-      for name in ("lresnet50", "lresnet50-binary", "resnet50", "resnet50-zero-gamma")),
+    "test_activity_training.py::test_learns_synthetic_activities[btcnn-binary]",
+    "test_activity_training.py::test_btcnn_can_start_from_the_trained_tcnn",
+    "test_real_layouts.py::test_reproduce_btcnn_default_protocol_is_the_authors_and_is_recorded",
+    "test_siamese.py::test_cli_trains_and_exports_for_on_device_training",
+    "test_tcnn.py::test_fully_binary_btcnn_is_six_binary_convolutions_in_at_most_3_mib",
+    "test_cli.py::test_bench_writes_the_table",
+    "test_aarch64.py::test_bench_aarch64_writes_every_file",
+    "test_recipes.py::test_best_recipe_learns_synthetic_gait_at_least_as_well_as_the_paper_recipe",
+    "test_models.py::test_scaled_logits_variant_learns_synthetic_gait",
+    "test_models.py::test_float_ends_variant_learns_synthetic_gait_at_least_as_well_as_table1",
+    "test_models.py::test_scaled_logits_fold_into_the_last_binary_convolution",
+    "test_siamese.py::test_siamese_learns_synthetic_people[lenet4_binary]",
+    "test_lresnet.py::test_binary_variant_binarizes_only_the_residual_stages_primary_convolutions",
+    "test_activity_training.py::test_cli_trains_a_btcnn_on_a_npz_and_evaluates_it",
+    "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[btcnn]",
+    "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[bipedalnet]",
+    "test_resume_and_scale.py::test_rerun_from_config_gives_the_same_metrics",
+    *(f"{REGISTRY_EXPORT}[{name}]" for name in ("lresnet50", "lresnet50-binary", "resnet50", "resnet50-zero-gamma")),
+    # the tCNN family keeps btcnn-binary and btcnn-conv1-4-attr in make test
+    *(f"{REGISTRY_EXPORT}[{name}]" for name in ("tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3",
+                                                "btcnn-conv1-4", "tcnn-attr", "btcnn-conv1-attr",
+                                                "btcnn-conv1-2-attr", "btcnn-conv1-3-attr", "btcnn-binary-attr")),
 }
+SLOW_MODULES = {"test_reproduce_resume.py"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if item.nodeid.split("/")[-1] in SLOW:
+        test = item.nodeid.removeprefix("tests/")  # a parameter id may hold a slash
+        if test in SLOW or test.split("::")[0] in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
 
 

@@ -4,7 +4,7 @@ The registry's names are read from ``models.registry`` on first use, so that ``m
 settings) can be imported without TensorFlow (the CLI's start-up).
 """
 _REGISTRY_NAMES = ("ACTIVITY", "AUTH", "GAIT", "GEI", "build", "count_flops", "count_layer_params", "count_params",
-                   "get_spec", "names", "reference_counts")
+                   "describe", "get_spec", "names", "reference_counts")
 
 
 def __getattr__(name: str) -> object:
