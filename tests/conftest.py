@@ -49,6 +49,8 @@ SLOW = {
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[bipedalnet]",
     "test_resume_and_scale.py::test_rerun_from_config_gives_the_same_metrics",
     *(f"{REGISTRY_EXPORT}[{name}]" for name in ("lresnet50", "lresnet50-binary", "resnet50", "resnet50-zero-gamma")),
+    *(f"test_registry.py::test_model_row_matches_the_snapshot[{name}]"  # each builds its ImageNet configuration
+      for name in ("lresnet50", "lresnet50-binary", "resnet50", "resnet50-zero-gamma")),
     # the tCNN family keeps btcnn-binary and btcnn-conv1-4-attr in make test
     *(f"{REGISTRY_EXPORT}[{name}]" for name in ("tcnn", "btcnn-conv1", "btcnn-conv1-2", "btcnn-conv1-3",
                                                 "btcnn-conv1-4", "tcnn-attr", "btcnn-conv1-attr",
@@ -133,21 +135,6 @@ def trained_run(tmp_path_factory):
 
     out = shared_once(tmp_path_factory, "trained-run", make) / "bipedalnet"
     return out, json.loads((out / "metrics.json").read_text()), dataset
-
-
-@pytest.fixture(scope="session")
-def models_json(tmp_path_factory):
-    """``gaitbnn models --json`` (every registered model built once), computed once for the session."""
-    from click.testing import CliRunner
-
-    from gaitbnn.cli import main
-
-    def make(folder):
-        result = CliRunner().invoke(main, ["models", "--json"])
-        assert result.exit_code == 0, result.output
-        (folder / "models.json").write_text(result.output)
-
-    return json.loads((shared_once(tmp_path_factory, "models-json", make) / "models.json").read_text())
 
 
 def write_lara(root, sensors, subjects, seconds=3.0, seed=0):
