@@ -3,6 +3,10 @@ import fcntl
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +139,25 @@ def trained_run(tmp_path_factory):
 
     out = shared_once(tmp_path_factory, "trained-run", make) / "bipedalnet"
     return out, json.loads((out / "metrics.json").read_text()), dataset
+
+
+def gaitbnn_command(*args):
+    """The argv of a ``gaitbnn`` command run in a fresh process (as a user runs it)."""
+    return [sys.executable, "-m", "gaitbnn.cli", *map(str, args)]
+
+
+def kill_9_during(argv, history_csv, epochs_done, timeout=600, pause=0.15):
+    """Start ``argv``; kill -9 it once ``history_csv`` holds ``epochs_done`` epochs, ``pause`` s into the next."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if history_csv.exists() and len(history_csv.read_text().splitlines()) > epochs_done:  # a header, then epochs
+            time.sleep(pause)
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "it ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def write_lara(root, sensors, subjects, seconds=3.0, seed=0):

@@ -1,38 +1,18 @@
 """An interrupted reproduction resumes (issue 25): rerun after kill -9, the complete runs are reused, the
 interrupted one resumes from its last epoch (its history kept), the tables are written only at the end."""
 import csv
-import os
-import signal
 import subprocess
-import sys
-import time
 
 import pytest
 
+from conftest import gaitbnn_command, kill_9_during
+
 GAIT = "synthetic:users=5,seconds=150,noise=0.5"  # epochs of about a second: long enough to be killed in one
-
-
-def cli(*args):
-    return [sys.executable, "-m", "gaitbnn.cli", *map(str, args)]
 
 
 def rows(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
-
-
-def kill_during(argv, history, at_least=2, timeout=600):
-    """Start ``argv``; kill -9 it once ``history`` holds ``at_least`` epochs."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + timeout
-    while time.time() < deadline and proc.poll() is None:
-        if history.exists() and len(rows(history)) >= at_least:
-            time.sleep(0.2)  # into the next epoch
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the reproduction ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 @pytest.mark.parametrize("experiment, options, first, second, epochs", [
@@ -42,8 +22,8 @@ def kill_during(argv, history, at_least=2, timeout=600):
 ])
 def test_a_killed_reproduction_resumes_where_it_stopped(tmp_path, experiment, options, first, second, epochs):
     out = tmp_path / "out"
-    argv = cli("reproduce", experiment, *options, "--epochs", epochs, "--out", out)
-    kill_during(argv, out / second / "history.csv")
+    argv = gaitbnn_command("reproduce", experiment, *options, "--epochs", epochs, "--out", out)
+    kill_9_during(argv, out / second / "history.csv", 2, pause=0.2)
     assert (out / first / "metrics.json").exists()  # the first model was complete before the kill
     assert not (out / second / "metrics.json").exists() and not (out / "results.json").exists()
     before = (out / second / "history.csv").read_bytes().splitlines(keepends=True)

@@ -3,21 +3,18 @@ multi-worker training in two local processes."""
 import csv
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 
-from conftest import TINY
+from conftest import TINY, gaitbnn_command, kill_9_during
 from gaitbnn import run_backup, runs
 
 SLOW = "synthetic:users=5,seconds=150,noise=0.5"  # epochs long enough to be killed in the middle of one
 TOLERANCE = 0.15  # test accuracy, resumed vs uninterrupted (shuffling order and plateau counter are not restored)
 
 
-def cli(*args):
-    return [sys.executable, "-m", "gaitbnn.cli", *map(str, args)]
+cli = gaitbnn_command
 
 
 def history(run_dir):
@@ -31,16 +28,7 @@ def test_kill_9_mid_training_then_resume(tmp_path):
     subprocess.run(cli(*args, "--out", reference), check=True, capture_output=True)
 
     run_dir = tmp_path / "killed"
-    proc = subprocess.Popen(cli(*args, "--out", run_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if (run_dir / runs.HISTORY_FILE).exists() and len(history(run_dir)) >= 3:
-            time.sleep(0.15)  # into the next epoch
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "training ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_9_during(cli(*args, "--out", run_dir), run_dir / runs.HISTORY_FILE, 3, timeout=300)
     assert not (run_dir / runs.METRICS_FILE).exists() and not (run_dir / runs.MODEL_FILE).exists()
     before = history(run_dir)
 
