@@ -110,6 +110,15 @@ def padova_tree(tmp_path):
     return root
 
 
+@pytest.fixture(autouse=True)
+def fresh_keras_session():
+    """Each test starts from an empty Keras session: models built by earlier tests of a worker do not slow its
+    later ones (models a fixture holds keep working)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is not None:
+        tf.keras.backend.clear_session()
+
+
 def shared_once(tmp_path_factory, name, make):
     """A folder that ``make(folder)`` fills once for the whole session, however many pytest-xdist workers
     ask for it (the others wait on a lock, then read it). Tests only read it."""
