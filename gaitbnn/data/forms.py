@@ -28,6 +28,7 @@ FAMILY_FORMS = {GAIT: ("synthetic", "padova"), ACTIVITY: ("synthetic", "lara", "
                 AUTH: ("synthetic", *AUTH_PREFIXES)}
 FAMILY_MODELS = {GAIT: "gait models (bipedalnet, idnet)", ACTIVITY: "activity models (tcnn, btcnn)",
                  GEI: "GEI models (resnet50, lresnet50)", AUTH: "siamese models (lenet4, vgg8, mobilenetv2)"}
+ONE_MODEL = {GAIT: "a gait model", ACTIVITY: "an activity model", GEI: "a GEI model", AUTH: "a siamese model"}
 
 
 def form_of(source: str) -> str | None:
@@ -56,12 +57,6 @@ def family_of_form(form: str | None) -> str | None:
     return next((family for family, forms in FAMILY_FORMS.items() if form in forms), None)
 
 
-def _one_of(models: str) -> str:
-    """'gait models (bipedalnet, idnet)' -> 'a gait model'."""
-    kind = models.split(" (")[0][:-1]
-    return ("an " if kind[0] in "aeiou" else "a ") + kind
-
-
 def require(family: str, source: str) -> None:
     """An input error when ``source`` is a form that ``family``'s loader does not read."""
     form = form_of(source)
@@ -71,6 +66,6 @@ def require(family: str, source: str) -> None:
     accepted = FAMILY_FORMS[family]
     listed = ", ".join(FORMS[f] for f in accepted[:-1]) + f" or {FORMS[accepted[-1]]}"
     hint = f"pass idnet:{source} to read its accelerometer" if family == AUTH and form == "padova" else \
-        f"pass one of those, or this source to {_one_of(FAMILY_MODELS[owner])} (gaitbnn data: --family {owner})"
+        f"pass one of those, or this source to {ONE_MODEL[owner]} (gaitbnn data: --family {owner})"
     raise InputError(f"--data {source}: {FORMS[form]} is data of the {FAMILY_MODELS[owner]}, not of the "
                      f"{FAMILY_MODELS[family]}, which read {listed}: {hint}")

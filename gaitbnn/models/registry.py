@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import tensorflow as tf
+from typing import TYPE_CHECKING
 
 from gaitbnn.errors import lookup
 from gaitbnn.models import bipedalnet as _bipedalnet
@@ -16,6 +15,9 @@ from gaitbnn.models import idnet as _idnet
 from gaitbnn.models import lresnet as _lresnet
 from gaitbnn.models import recipes
 from gaitbnn.models import tcnn as _tcnn
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 GAIT = "gait"  # Padova-style walks, identification (BiPedalNet, IDNet)
 ACTIVITY = "activity"  # LARa-style windows, activity classes and attributes (tCNN, BtCNN)
@@ -167,7 +169,6 @@ _REFERENCE_COUNTS = {}
 def describe(name: str) -> dict:
     """The row of ``gaitbnn models``: counts at the default input, and at the paper's reference configuration."""
     spec = get_spec(name)
-    tf.keras.backend.clear_session()  # each model in a fresh graph: the registry-wide listing stays fast
     model = build(name)
     row = {"name": name, **count_params(model), "flops": count_flops(model), "input_shape": list(spec.input_shape),
            "classes": spec.classes, "paper": spec.paper}
