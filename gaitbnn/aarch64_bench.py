@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitbnn import aarch64, export, families, models, runs
+from gaitbnn import aarch64, export, families, models, rewrites, runs
 from gaitbnn import flatbuffer as tflite_file
 from gaitbnn.progress import Progress
 from gaitbnn.reports import plot_stacked_bars, write_table
@@ -20,9 +20,9 @@ from gaitbnn.reports import plot_stacked_bars, write_table
 REFERENCE = "idnet"  # float IDNet, BiPedalNet Table 2's float baseline
 
 
-def _target_row(model, target: str, x: np.ndarray, expected: np.ndarray, runtime, threads: int,
+def _target_row(model, name: str, target: str, x: np.ndarray, expected: np.ndarray, runtime, threads: int,
                 budget: float) -> dict:
-    flatbuffer = export.convert(model, target)
+    flatbuffer, _ = export.exact_phone_file(model, name, target, None, model, x)  # the file export writes
     x86 = export.run_flatbuffer(flatbuffer, x).reshape(expected.shape)
     result = aarch64.run(flatbuffer, x, threads=threads, runtime=runtime, budget=budget)
     ran = len(result.outputs[0])
@@ -44,9 +44,10 @@ def measure(name: str, runtime: aarch64.Runtime, seed: int = 0, threads: int = 1
     """Both targets of registered model ``name`` on the aarch64 runtime (fresh seeded weights)."""
     model, x = families.fresh_model(name, seed)
     expected = model.predict(x, verbose=0)
-    targets = {t: _target_row(model, t, x, expected, runtime, threads, budget) for t in export.TARGETS}
+    targets = {t: _target_row(model, name, t, x, expected, runtime, threads, budget) for t in export.TARGETS}
     arm, flt = targets["arm64"], targets["float"]
     return {
+        "rewrite_gains": rewrite_gains(model, name, x[:1], runtime, arm["instructions"]),
         "model": name,
         "arm64_instructions": arm["instructions"],
         "float_instructions": flt["instructions"],
@@ -62,6 +63,24 @@ def measure(name: str, runtime: aarch64.Runtime, seed: int = 0, threads: int = 1
     }
 
 
+def rewrite_gains(model, name: str, x: np.ndarray, runtime, after: int) -> list:
+    """Instructions of the arm64 file without rewrites, then with each rewrite that applies added in turn
+    (``rewrites.REWRITES`` order; the last line is the exported file's ``after``)."""
+    used = [r for r, layers in rewrites.applied(model).items() if layers]
+    lines, counted = [], None
+    for k in range(len(used) + 1):
+        if k == len(used):
+            instructions = after
+        else:
+            flatbuffer = export.phone_file(model, name, "arm64", rewrite=tuple(used[:k]))
+            instructions = round(aarch64.run(flatbuffer, x, runtime=runtime).instructions_per_inference)
+        lines.append({"rewrite": "none" if k == 0 else f"+ {used[k - 1]}", "layers": rewrites.applied(model).get(
+            used[k - 1], []) if k else [], "instructions": instructions,
+            "gain": None if counted is None else counted - instructions})
+        counted = instructions
+    return lines
+
+
 def table_row(row: dict, reference_instructions: float) -> dict:
     """One line of the people's table (the ratio against float IDNet for the gait models only)."""
     arm, flt = row["targets"]["arm64"], row["targets"]["float"]
@@ -71,6 +90,7 @@ def table_row(row: dict, reference_instructions: float) -> dict:
         "model": row["model"],
         "arm64 KiB": round(arm["size_bytes"] / 1024, 1),
         "float KiB": round(flt["size_bytes"] / 1024, 1),
+        "arm64 instructions, no rewrite": f"{row['rewrite_gains'][0]['instructions']:,}",
         "arm64 instructions": f"{row['arm64_instructions']:,}",
         "float instructions": f"{row['float_instructions']:,}",
         "float / arm64": f"{row['float_over_arm64']:.2f}",
@@ -111,6 +131,13 @@ def bench(out: str | Path, names: list | None = None, seed: int = 0, threads: in
             "the x86 parity check (fewer for the largest models: 'inputs'). Float IDNet: "
             f"{reference_instructions:,} instructions. Instructions are not time: no phone was measured.")
     text = write_table(frame, out, "bench_aarch64", "Instructions per inference on LCE's aarch64 kernels", note)
+    gains = pd.DataFrame([{"model": r["model"], "rewrite": line["rewrite"], "layers": ", ".join(line["layers"]),
+                           "arm64 instructions": f"{line['instructions']:,}",
+                           "gain": "-" if line["gain"] is None else f"{line['gain']:,}"}
+                          for r in rows for line in r["rewrite_gains"]])
+    text += "\n" + write_table(gains, out, "bench_aarch64_rewrites", "What each export rewrite saves (arm64 target)",
+                               "Instructions per inference of the arm64 file with no rewrite, then with each rewrite "
+                               "that applies added in turn (gaitbnn/rewrites.py); outputs are unchanged by each.")
     runs.write_json(out / "bench_aarch64.json", rows)
     plot_stacked_bars({r["model"]: r["ops"] for r in rows}, out / "bench_aarch64.png",
                       "Guest aarch64 instructions per inference by op type (arm64 and float targets)")

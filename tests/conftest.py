@@ -155,18 +155,24 @@ def gaitbnn_command(*args):
     return [sys.executable, "-m", "gaitbnn.cli", *map(str, args)]
 
 
-def kill_9_during(argv, history_csv, epochs_done, timeout=600, pause=0.15):
-    """Start ``argv``; kill -9 it once ``history_csv`` holds ``epochs_done`` epochs, ``pause`` s into the next."""
+def kill_9_when(argv, ready, timeout=600, pause=0.15):
+    """Start ``argv``; kill -9 it ``pause`` s after ``ready()`` first holds."""
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
-        if history_csv.exists() and len(history_csv.read_text().splitlines()) > epochs_done:  # a header, then epochs
+        if ready():
             time.sleep(pause)
             break
         time.sleep(0.02)
     assert proc.poll() is None, "it ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def kill_9_during(argv, history_csv, epochs_done, timeout=600, pause=0.15):
+    """Start ``argv``; kill -9 it once ``history_csv`` holds ``epochs_done`` epochs, ``pause`` s into the next."""
+    kill_9_when(argv, lambda: history_csv.exists() and len(history_csv.read_text().splitlines()) > epochs_done,
+                timeout, pause)  # a header, then epochs
 
 
 def write_lara(root, sensors, subjects, seconds=3.0, seed=0):

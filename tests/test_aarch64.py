@@ -272,3 +272,7 @@ def test_bench_aarch64_writes_every_file(runtime, tmp_path):
     for suffix in ("csv", "md", "png"):
         assert (tmp_path / f"bench_aarch64.{suffix}").stat().st_size > 0
     assert "bipedalnet" in text and "not time" in text
+    gains = row["rewrite_gains"]  # none, then each rewrite that applies: each one saves instructions
+    assert [g["rewrite"] for g in gains] == ["none", "+ pool_after_batch_norm", "+ depthwise_first_conv"]
+    assert gains[-1]["instructions"] == row["arm64_instructions"] and all(g["gain"] > 0 for g in gains[1:])
+    assert (tmp_path / "bench_aarch64_rewrites.md").read_text().count("pool_after_batch_norm") == 1

@@ -3,6 +3,7 @@
 Each case must end with a non-zero exit, exactly one error line that names the
 input and says what to do, no traceback, and nothing written.
 """
+import json
 import shutil
 
 import numpy as np
@@ -134,6 +135,9 @@ CASES = [
     ("aarch64-missing-flatbuffer", lambda t, r: ["benchmark", t / "absent.tflite", "--aarch64"], "cannot read", 1),
     ("aarch64-not-a-flatbuffer", lambda t, r: ["benchmark", t / "file", "--aarch64"], "not a TFLite flatbuffer", 1),
     ("aarch64-no-flatbuffer", lambda t, r: ["benchmark", "--aarch64"], "give either FLATBUFFER.tflite", 1),
+    # interrupted reproductions
+    ("reproduce-steps-of-other-settings", lambda t, r: ["reproduce", "siamese", "--out", _steps_of(t, {"seed": 9})],
+     "holds steps of a reproduction with other settings", 1),
     # output folders that cannot be written
     ("out-under-a-file", lambda t, r: ["train", "bipedalnet", "--data", TINY, "--epochs", 1, "--out", t / "file" / "o"],
      "cannot write the output folder", 1),
@@ -185,6 +189,13 @@ def _lara_without_class(tmp):
     labels = root / "S07" / "L01_S07_R01_labels.csv"
     labels.write_text(labels.read_text().replace("Class,", "Label,", 1))
     return root
+
+
+def _steps_of(tmp, setting):
+    """An output folder of an interrupted siamese reproduction made with ``setting``."""
+    (tmp / "interrupted" / "steps").mkdir(parents=True)
+    (tmp / "interrupted" / "steps" / "setting.json").write_text(json.dumps(setting))
+    return tmp / "interrupted"
 
 
 def _short_user(root):

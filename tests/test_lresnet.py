@@ -74,6 +74,44 @@ def test_gei_builder_crops_scales_centres_and_averages(tmp_path, monkeypatch):
     np.testing.assert_allclose(casia_b.records(root, height=20, width=20, progress=None)[0].image, expected)
 
 
+def test_an_interrupted_gei_build_resumes_at_the_first_unfinished_subject(tmp_path, monkeypatch):
+    """GEIs are cached per subject (issue 25): a build killed in subject 002 keeps 001's, and the rerun builds
+    002 and 003 only, giving what one uninterrupted build gives."""
+    monkeypatch.setenv("GAITBNN_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "casia"
+    frame = np.zeros((30, 40))
+    for subject in ("001", "002", "003"):
+        for view in ("036", "090"):
+            frame[5:25, 3:9 + int(subject)] = 1
+            write_png(root / subject / "nm-01" / view / f"{subject}-nm-01-{view}-001.png", frame)
+    build = casia_b.build_gei
+    built = []
+
+    def killed_in_002(frames, *args):
+        if "/002/" in str(frames[0]):
+            raise KeyboardInterrupt
+        built.append(frames[0].parts[-4])
+        return build(frames, *args)
+
+    monkeypatch.setattr(casia_b, "build_gei", killed_in_002)
+    with pytest.raises(KeyboardInterrupt):
+        casia_b.records(root, height=20, width=20, progress=None)
+    assert built == ["001", "001"] and len(list((tmp_path / "cache").glob("*.npz"))) == 1
+
+    def counted(frames, *args):
+        built.append(frames[0].parts[-4])
+        return build(frames, *args)
+
+    built.clear()
+    monkeypatch.setattr(casia_b, "build_gei", counted)
+    resumed = casia_b.records(root, height=20, width=20, progress=None)
+    assert built == ["002", "002", "003", "003"]
+    monkeypatch.setenv("GAITBNN_CACHE", str(tmp_path / "fresh"))
+    whole = casia_b.records(root, height=20, width=20, progress=None)
+    assert [(r.subject, r.view) for r in resumed] == [(r.subject, r.view) for r in whole]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(resumed, whole))
+
+
 def test_gei_builder_bad_images(tmp_path, monkeypatch):
     monkeypatch.setenv("GAITBNN_CACHE", str(tmp_path / "cache"))
     empty = tmp_path / "empty" / "001" / "nm-01" / "090"

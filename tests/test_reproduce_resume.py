@@ -1,11 +1,13 @@
 """An interrupted reproduction resumes (issue 25): rerun after kill -9, the complete runs are reused, the
 interrupted one resumes from its last epoch (its history kept), the tables are written only at the end."""
 import csv
+import json
 import subprocess
 
 import pytest
 
-from conftest import gaitbnn_command, kill_9_during
+from conftest import gaitbnn_command, kill_9_during, kill_9_when
+from gaitbnn.experiments import REGISTRY
 
 GAIT = "synthetic:users=5,seconds=150,noise=0.5"  # epochs of about a second: long enough to be killed in one
 
@@ -45,3 +47,34 @@ def test_a_killed_reproduction_resumes_where_it_stopped(tmp_path, experiment, op
         assert forced.returncode == 0, forced.stderr[-2000:]
         assert "reusing" not in forced.stdout and "resuming" not in forced.stdout
         assert (out / first / "metrics.json").read_bytes() != first_metrics
+
+
+def step_files(out):
+    return {p.relative_to(out): p.read_bytes() for p in (out / "steps").rglob("*") if p.suffix in (".json", ".npz")}
+
+
+def test_a_killed_siamese_reproduction_resumes_from_its_completed_steps(tmp_path):
+    """The per-owner models of the siamese tables are steps: those done before the kill are read, not retrained,
+    and the resumed tables equal an uninterrupted run's (each step has its own seeded draws)."""
+    out = tmp_path / "out"
+    argv = gaitbnn_command("reproduce", "siamese", *REGISTRY["siamese"].tiny, "--out", out)
+    kill_9_when(argv, lambda: len(list((out / "steps").rglob("*.json"))) > 6, pause=0.0)
+    assert not (out / "results.json").exists()
+    before = step_files(out)
+
+    again = subprocess.run(argv, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    done = len([p for p in before if p.suffix == ".json"]) - 1  # setting.json is not a step
+    assert f"resuming: {done} of about" in again.stdout and "[table 1] lenet4 softmax_sw" not in again.stdout, \
+        again.stdout[-3000:]
+    after = step_files(out)
+    assert all(after[p] == content for p, content in before.items())  # read, not rewritten
+    resumed = json.loads((out / "results.json").read_text())
+
+    fresh = subprocess.run([*argv[:-1], tmp_path / "fresh"], capture_output=True, text=True)
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    uninterrupted = json.loads((tmp_path / "fresh" / "results.json").read_text())
+    for table in ("table1", "table3_success_percent", "sprt", "continuous_update"):
+        assert resumed[table] == uninterrupted[table], table
+    assert {k: v["accuracy"] for k, v in resumed["table2"].items()} == \
+        {k: v["accuracy"] for k, v in uninterrupted["table2"].items()}

@@ -20,8 +20,9 @@ pretreatment, which "ignore" subject 005's incomplete data and drop frames with
 sequence with no usable frame and an all-black precomputed GEI are skipped; each
 kind is counted with the parts it names (``data.problems``), and only an archive
 with nothing usable left is an error. An unreadable image is an error. Built GEIs are
-cached in an .npz (``$GAITBNN_CACHE``, default ``~/.cache/gaitbnn``) keyed by
-the files' names, sizes and times, so a second run does not rebuild them. The
+cached one .npz per subject (``$GAITBNN_CACHE``, default ``~/.cache/gaitbnn``) keyed
+by the files' names, sizes and times, so a second run does not rebuild them and an
+interrupted build resumes at the first subject it had not finished. The
 loader never writes into PATH.
 """
 from __future__ import annotations
@@ -104,8 +105,9 @@ def build_gei(frame_paths: list, height: int, width: int, where: str | Path,
     return np.mean(frames, axis=0).astype(np.float32)
 
 
-def _cache_path(root, files, height, width):
-    digest = hashlib.sha256(f"{root.resolve()}|{height}x{width}".encode())
+def _cache_path(root, subject, files, height, width):
+    """The cache of one subject's GEIs, keyed by the names, sizes and times of its frames."""
+    digest = hashlib.sha256(f"{root.resolve()}|{subject}|{height}x{width}".encode())
     for f in files:
         stat = f.stat()
         digest.update(f"{f.relative_to(root)}|{stat.st_size}|{stat.st_mtime_ns}".encode())
@@ -118,15 +120,64 @@ def _records_from_arrays(arrays):
             zip(arrays["subject"], arrays["condition"], arrays["sequence"], arrays["view"], arrays["image"])]
 
 
-def _save_cache(path, records, problems):
+def _save_cache(path, records, problems, height, width):
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, problems=np.array(json.dumps(problems.as_list())),
-                     subject=np.array([r.subject for r in records]),
-                     condition=np.array([r.condition for r in records]),
-                     sequence=np.array([r.sequence for r in records]), view=np.array([r.view for r in records]),
-                     image=np.stack([r.image for r in records]))
+                     subject=np.array([r.subject for r in records], dtype=str),
+                     condition=np.array([r.condition for r in records], dtype=str),
+                     sequence=np.array([r.sequence for r in records], dtype=int),
+                     view=np.array([r.view for r in records], dtype=int),
+                     image=np.stack([r.image for r in records]) if records else np.zeros((0, height, width),
+                                                                                         np.float32))
+
+
+def _load_cache(path):
+    with np.load(path) as arrays:
+        return _records_from_arrays(arrays), Problems.from_list(json.loads(str(arrays["problems"])))
+
+
+def _build_subject(view_dirs, height, width, timer, done):
+    """The GEIs of one subject's view folders, and the problems met; ``timer`` counts folders from ``done``."""
+    built, out = Problems(), []
+    for i, folder in enumerate(view_dirs):
+        timer.step(done + i + 1)
+        frames = sorted(folder.glob("*.png"))
+        if not frames:
+            built.add("empty_view_folder", "CASIA-B view folders with no frame (skipped)", _part(folder))
+            continue
+        gei = build_gei(frames, height, width, folder, built)
+        if gei is None:
+            built.add("no_usable_frame", "CASIA-B sequences with no usable frame (skipped)", _part(folder))
+            continue
+        condition, sequence = SEQUENCE.match(folder.parent.name).groups()
+        out.append(GEIRecord(folder.parent.parent.name, condition, int(sequence), int(folder.name), gei))
+    return out, built
+
+
+def built_records(root: Path, view_dirs: list, height: int, width: int, progress: Callable | None,
+                  problems: Problems) -> list:
+    """The GEIs of silhouette folders, cached one subject at a time: an interrupted build keeps the subjects
+    it finished, and a rerun builds only the rest."""
+    by_subject = {}
+    for folder in view_dirs:
+        by_subject.setdefault(folder.parent.parent.name, []).append(folder)
+    caches = {s: _cache_path(root, s, [p for d in dirs for p in sorted(d.glob("*.png"))], height, width)
+              for s, dirs in by_subject.items()}
+    to_build = sum(len(dirs) for s, dirs in by_subject.items() if not caches[s].exists())
+    timer = Progress(to_build, "[casia-b] building GEIs", progress)
+    out, done = [], 0
+    for subject, dirs in by_subject.items():
+        if caches[subject].exists():
+            records, found = _load_cache(caches[subject])
+        else:
+            records, found = _build_subject(dirs, height, width, timer, done)
+            done += len(dirs)
+            _save_cache(caches[subject], records, found, height, width)
+        out += records
+        problems.extend(found)
+    return out
 
 
 def _part(folder):
@@ -142,32 +193,7 @@ def records(path: str | Path, height: int = 64, width: int = 64, progress: Calla
     view_dirs = sorted(d for d in root.glob("*/*/*") if d.is_dir() and SEQUENCE.match(d.parent.name)
                        and d.name.isdigit())
     if view_dirs:
-        files = sorted(p for d in view_dirs for p in d.glob("*.png"))
-        cache = _cache_path(root, files, height, width)
-        if cache.exists():
-            with np.load(cache) as arrays:
-                problems.extend(Problems.from_list(json.loads(str(arrays["problems"]))) if "problems" in arrays
-                                else Problems())
-                out = _records_from_arrays(arrays)
-        else:
-            built = Problems()
-            out = []
-            timer = Progress(len(view_dirs), "[casia-b] building GEIs", progress)
-            for i, folder in enumerate(view_dirs):
-                timer.step(i + 1)
-                frames = sorted(folder.glob("*.png"))
-                if not frames:
-                    built.add("empty_view_folder", "CASIA-B view folders with no frame (skipped)", _part(folder))
-                    continue
-                gei = build_gei(frames, height, width, folder, built)
-                if gei is None:
-                    built.add("no_usable_frame", "CASIA-B sequences with no usable frame (skipped)", _part(folder))
-                    continue
-                condition, sequence = SEQUENCE.match(folder.parent.name).groups()
-                out.append(GEIRecord(folder.parent.parent.name, condition, int(sequence), int(folder.name), gei))
-            if out:
-                _save_cache(cache, out, built)
-            problems.extend(built)
+        out = built_records(root, view_dirs, height, width, progress, problems)
         if not out:
             raise InputError(f"{root}: no usable CASIA-B sequence (every view folder is empty or its frames are "
                              "near-empty): check the archive")

@@ -39,6 +39,7 @@ from gaitbnn.authentication.sprt import ACCEPT, REJECT, SPRT
 from gaitbnn.data import auth
 from gaitbnn.errors import InputError
 from gaitbnn.experiments import Report, load_config, merge_settings
+from gaitbnn.experiments.steps import Steps
 from gaitbnn.models import embeddings, recipes
 from gaitbnn.reports import ReportWriter
 from gaitbnn.training import pairs
@@ -58,44 +59,80 @@ def log(message: str) -> None:
     print(f"[{time.time() - _clock['start']:6.0f} s] {message}", flush=True)
 
 
-def table1(data: AuthData, setting: dict, seed: int, rng: np.random.Generator) -> tuple:
+def _new_session(seed: int) -> None:
+    """Each step builds its networks in a fresh Keras session from the run's seed, so their initial weights do
+    not depend on which steps ran before it in this process (a resumed run trains what an uninterrupted one does)."""
+    tf.keras.backend.clear_session()
+    tf.keras.utils.set_random_seed(seed)
+
+
+def _owner_key(data: AuthData, owner: int) -> str:
+    return f"owner-{data.people[owner]}"
+
+
+def _transfer_key(data: AuthData, owner: int) -> str:
+    """The step whose weights Table 3 attacks: the owner's binary-class LeNet4, contrastive (Table 1)."""
+    return f"table1/lenet4/binary_{pairs.CONTRASTIVE}/{_owner_key(data, owner)}"
+
+
+def table1(data: AuthData, setting: dict, seed: int, steps: Steps) -> tuple:
+    """Table 1, one step per (network, column) and per owner model; returns (table, measured, owners, subset)."""
     paper = load_config("siamese_tables")["table1"]
-    measured, owner_models, softmax_features = {}, {}, {}
+    measured = {}
     subset = protocol.binary_subset(data, setting["binary_data_fraction"], seed)
+    owners = protocol.owners_of(data, setting["owners"], seed)
     for name in setting["models"]:
-        tf.keras.backend.clear_session()  # a fresh graph namespace per network; kept models still work
         builder, row = BUILDERS[name], {}
-        for column, x in (("softmax_sw", data.windows), ("softmax_spgm", data.images)):
-            log(f"[table 1] {name} {column}")
-            tf.keras.utils.set_random_seed(seed)
-            classifier = pairs.softmax_classifier(builder(input_shape=x.shape[1:]), data.classes)
-            classifier.fit(x[data.train], data.y[data.train], batch_size=setting["batch_size"],
-                           epochs=setting["epochs"], verbose=0)
-            row[column] = float(np.mean(np.argmax(classifier.predict(x[data.test], verbose=0), 1) == data.y[data.test]))
-            if column == "softmax_spgm":
-                features = tf.keras.Model(classifier.input, classifier.get_layer("embedding_relu").output)
-                softmax_features = features.predict(data.images, verbose=0)
-        log(f"[table 1] {name} osvm")
-        row["osvm"] = float(np.mean([protocol.osvm_accuracy(softmax_features, data, owner, rng)
-                                     for owner in protocol.owners_of(data, setting["owners"], seed)]))
+
+        def softmax(rng, name=name, builder=builder):
+            _new_session(seed)
+            out = {}
+            for column, x in (("softmax_sw", data.windows), ("softmax_spgm", data.images)):
+                log(f"[table 1] {name} {column}")
+                tf.keras.utils.set_random_seed(seed)
+                classifier = pairs.softmax_classifier(builder(input_shape=x.shape[1:]), data.classes)
+                classifier.fit(x[data.train], data.y[data.train], batch_size=setting["batch_size"],
+                               epochs=setting["epochs"], verbose=0)
+                out[column] = float(np.mean(np.argmax(classifier.predict(x[data.test], verbose=0), 1)
+                                            == data.y[data.test]))
+            log(f"[table 1] {name} osvm")
+            features = tf.keras.Model(classifier.input, classifier.get_layer("embedding_relu").output)
+            features = features.predict(data.images, verbose=0)
+            out["osvm"] = float(np.mean([protocol.osvm_accuracy(features, data, owner, rng) for owner in owners]))
+            return out
+
+        row.update(steps.result(f"table1/{name}/softmax", softmax))
         for loss in pairs.LOSSES:
-            log(f"[table 1] {name} multi-class {loss}")
-            pair_index, labels = reservoir.multi_class_pairs(data.y[data.train], setting["pairs"], rng)
-            model, _ = protocol.pair_model(builder, loss, setting["learning_rate"])
-            pairs.fit_pairs(model, data.images, data.train[pair_index], labels, setting["epochs"],
-                               setting["batch_size"], seed)
-            row[f"multi_{loss}"] = protocol.indexed_pair_accuracy(model, loss, data.images,
-                                                  *pairs.probe_pairs(data, data.test, rng))
+            def multi(rng, name=name, builder=builder, loss=loss):
+                log(f"[table 1] {name} multi-class {loss}")
+                _new_session(seed)
+                pair_index, labels = reservoir.multi_class_pairs(data.y[data.train], setting["pairs"], rng)
+                model, _ = protocol.pair_model(builder, loss, setting["learning_rate"])
+                pairs.fit_pairs(model, data.images, data.train[pair_index], labels, setting["epochs"],
+                                setting["batch_size"], seed)
+                return {"accuracy": protocol.indexed_pair_accuracy(model, loss, data.images,
+                                                                   *pairs.probe_pairs(data, data.test, rng))}
+
+            row[f"multi_{loss}"] = steps.result(f"table1/{name}/multi_{loss}", multi)["accuracy"]
             scores, balanced = [], []
-            for owner in protocol.owners_of(data, setting["owners"], seed):
-                log(f"[table 1] {name} binary-class {loss}, owner {data.people[owner]}")
-                model, embedding, _, _ = protocol.train_owner(builder, loss, data, owner, subset, setting, seed)
-                scores.append(protocol.indexed_pair_accuracy(  # the paper's: the entire test set
-                    model, loss, data.images, *pairs.probe_pairs(data, data.test, rng, owner=owner, balanced=False)))
-                balanced.append(protocol.indexed_pair_accuracy(  # ours: as many impostors as genuine probes
-                    model, loss, data.images, *pairs.probe_pairs(data, data.test, rng, owner=owner)))
-                if name == "lenet4" and loss == pairs.CONTRASTIVE:
-                    owner_models[owner] = (model, embedding)
+            for owner in owners:
+                key = f"table1/{name}/binary_{loss}/{_owner_key(data, owner)}"
+
+                def binary(rng, name=name, builder=builder, loss=loss, owner=owner, key=key):
+                    log(f"[table 1] {name} binary-class {loss}, owner {data.people[owner]}")
+                    _new_session(seed)
+                    model, embedding, _, _ = protocol.train_owner(builder, loss, data, owner, subset, setting, seed)
+                    if key == _transfer_key(data, owner):
+                        steps.save_weights(key, embedding.get_weights())
+                    return {  # the paper's: the entire test set; ours: as many impostors as genuine probes
+                        "score": protocol.indexed_pair_accuracy(model, loss, data.images, *pairs.probe_pairs(
+                            data, data.test, rng, owner=owner, balanced=False)),
+                        "balanced": protocol.indexed_pair_accuracy(model, loss, data.images, *pairs.probe_pairs(
+                            data, data.test, rng, owner=owner))}
+
+                result = steps.result(key, binary)
+                scores.append(result["score"])
+                balanced.append(result["balanced"])
             row[f"binary_{loss}"] = float(np.mean(scores))
             row[f"binary_{loss}_spread"] = [float(np.min(scores)), float(np.max(scores))]
             row[f"binary_{loss}_balanced"] = float(np.mean(balanced))
@@ -109,18 +146,24 @@ def table1(data: AuthData, setting: dict, seed: int, rng: np.random.Generator) -
                          **{titles[c]: f"{ref[c]:.3f}" for c in paper["columns"]}})
         rows.append({"dataset": data.source, "model": name, "source": "measured",
                      **{titles[c]: _cell(measured[name], c) for c in paper["columns"]}})
-    return pd.DataFrame(rows), measured, owner_models, subset
+    return pd.DataFrame(rows), measured, owners, subset
 
 
-def _source_weights(images, y, indices, setting, seed, rng):
+def _source_weights(steps: Steps, key: str, images, y, indices, setting, seed) -> list:
     """LeNet4 trained multi-class contrastive on ``images[indices]``: the weights a feature transfer hands over."""
-    pair_index, labels = reservoir.multi_class_pairs(y[indices], setting["pairs"], rng)
-    source, source_embedding = protocol.pair_model(embeddings.lenet4, pairs.CONTRASTIVE, setting["learning_rate"])
-    pairs.fit_pairs(source, images, indices[pair_index], labels, setting["epochs"], setting["batch_size"], seed)
-    return source_embedding.get_weights()
+    def train(rng):
+        _new_session(seed)
+        pair_index, labels = reservoir.multi_class_pairs(y[indices], setting["pairs"], rng)
+        source, embedding = protocol.pair_model(embeddings.lenet4, pairs.CONTRASTIVE, setting["learning_rate"])
+        pairs.fit_pairs(source, images, indices[pair_index], labels, setting["epochs"], setting["batch_size"], seed)
+        steps.save_weights(key, embedding.get_weights())
+        return {"samples": len(indices)}
+
+    steps.result(key, train)
+    return steps.weights(key)
 
 
-def table2(data: AuthData, setting: dict, seed: int, rng: np.random.Generator, subset: np.ndarray,
+def table2(data: AuthData, setting: dict, seed: int, steps: Steps, subset: np.ndarray,
            other: AuthData | None = None) -> tuple:
     """Feature transfer (LeNet4): per source, frozen layer set and owner, binary-class accuracy and s / epoch.
 
@@ -131,21 +174,30 @@ def table2(data: AuthData, setting: dict, seed: int, rng: np.random.Generator, s
     owners = protocol.owners_of(data, min(setting.get("transfer_owners", 2), data.classes - 1), seed)
     log("[table 2] source LeNet4 on the same dataset's other people")
     sources = {"same dataset, other people": _source_weights(
-        data.images, data.y, data.train[~np.isin(data.y[data.train], owners)], setting, seed, rng)}
+        steps, "table2/source-same", data.images, data.y, data.train[~np.isin(data.y[data.train], owners)],
+        setting, seed)}
     if other is not None:
         log(f"[table 2] source LeNet4 on {other.source}")
-        sources[other.source] = _source_weights(other.images, other.y, other.train, setting, seed, rng)
+        sources[other.source] = _source_weights(steps, "table2/source-other", other.images, other.y, other.train,
+                                                setting, seed)
     results = {}
-    for source, frozen in [("none", "scratch")] + [(s, f) for s in sources for f in FROZEN]:
+    for index, (source, frozen) in enumerate([("none", "scratch")] + [(s, f) for s in sources for f in FROZEN]):
         scores, seconds = [], []
         for owner in owners:
-            log(f"[table 2] {frozen} from {source}, owner {data.people[owner]}")
-            model, _, _, epoch_seconds = protocol.train_owner(
-                embeddings.lenet4, pairs.CONTRASTIVE, data, owner, subset, setting, seed, sources.get(source),
-                FROZEN.get(frozen, ()))
-            scores.append(protocol.indexed_pair_accuracy(model, pairs.CONTRASTIVE, data.images,
-                                         *pairs.probe_pairs(data, data.test, rng, owner=owner)))
-            seconds.append(np.median(epoch_seconds[1:] or epoch_seconds))  # the first epoch includes tracing
+            def transfer(rng, source=source, frozen=frozen, owner=owner):
+                log(f"[table 2] {frozen} from {source}, owner {data.people[owner]}")
+                _new_session(seed)
+                model, _, _, epoch_seconds = protocol.train_owner(
+                    embeddings.lenet4, pairs.CONTRASTIVE, data, owner, subset, setting, seed, sources.get(source),
+                    FROZEN.get(frozen, ()))
+                return {"accuracy": protocol.indexed_pair_accuracy(
+                            model, pairs.CONTRASTIVE, data.images, *pairs.probe_pairs(data, data.test, rng,
+                                                                                      owner=owner)),
+                        "seconds": float(np.median(epoch_seconds[1:] or epoch_seconds))}  # the first traces
+
+            result = steps.result(f"table2/{index}-{frozen}/{_owner_key(data, owner)}", transfer)
+            scores.append(result["accuracy"])
+            seconds.append(result["seconds"])
         results[f"{source}|{frozen}"] = {"source": source, "frozen": frozen, "accuracy": float(np.mean(scores)),
                                          "seconds_per_epoch": float(np.mean(seconds))}
     base = results["none|scratch"]
@@ -157,12 +209,22 @@ def table2(data: AuthData, setting: dict, seed: int, rng: np.random.Generator, s
     return pd.DataFrame(rows), results
 
 
-def table3(data: AuthData, attackers: AuthData, owner_models: dict, setting: dict, rng: np.random.Generator) -> tuple:
+def _owner_embedding(data: AuthData, owner: int, steps: Steps) -> tf.keras.Model:
+    """The owner's binary-class contrastive LeNet4 embedding of Table 1, rebuilt from its kept weights."""
+    embedding = embeddings.lenet4(input_shape=data.images.shape[1:])
+    embedding.set_weights(steps.weights(_transfer_key(data, owner)))
+    return embedding
+
+
+def table3(data: AuthData, attackers: AuthData, owners: list, setting: dict, steps: Steps) -> tuple:
     """Attack success ratios (%) per fusion size, and SPRT decisions on genuine and attacker streams."""
     success = {b: [] for b in ("all", *BATCHES)}
     sprt_rows = []
-    for owner, (_, embedding) in owner_models.items():
+    rng = steps.rng("table3")
+    tf.keras.backend.clear_session()
+    for owner in owners:
         log(f"[table 3] attacks on owner {data.people[owner]}")
+        embedding = _owner_embedding(data, owner, steps)
         enrolled = embedding.predict(data.images[data.train][data.y[data.train] == owner], verbose=0)
         attacks = embedding.predict(attackers.images, verbose=0)
         genuine = embedding.predict(data.images[data.test][data.y[data.test] == owner], verbose=0)
@@ -181,7 +243,7 @@ def table3(data: AuthData, attackers: AuthData, owner_models: dict, setting: dic
     return {b: 100 * float(np.mean(v)) for b, v in success.items()}, pd.DataFrame(sprt_rows)
 
 
-def continuous_update(data: AuthData, setting: dict, seed: int, rng: np.random.Generator) -> pd.DataFrame:
+def continuous_update(data: AuthData, setting: dict, seed: int, steps: Steps) -> pd.DataFrame:
     """Sec. 4.2.4: owner models trained on session 1, tested on session 2 before and after fine-tuning.
 
     The paper reports "the mean acceptance percentage over all fine-tuning epochs": acceptance is measured
@@ -193,34 +255,48 @@ def continuous_update(data: AuthData, setting: dict, seed: int, rng: np.random.G
         later = np.flatnonzero((data.y == owner) & (data.sessions > 0))
         if len(later) < 5:
             continue
-        log(f"[update] owner {data.people[owner]}")
-        model, embedding, _, _ = protocol.train_owner(embeddings.lenet4, pairs.CONTRASTIVE, data, owner, first,
-                                                      setting, seed)
-        enrolled_idx = first[data.y[first] == owner]
-        update_idx = rng.choice(later, size=max(1, int(setting["update_data_fraction"] * len(later))), replace=False)
-        held_out = np.setdiff1d(later, update_idx)
 
-        def acceptance(embedding=embedding, enrolled_idx=enrolled_idx, held_out=held_out):
-            enrolled = embedding.predict(data.images[enrolled_idx], verbose=0)
-            probes = embedding.predict(data.images[held_out], verbose=0)
-            return float(np.mean(protocol.fused_distances(enrolled, probes, 4, rng) < pairs.MARGIN / 2))
+        def update(rng, owner=owner, later=later):
+            log(f"[update] owner {data.people[owner]}")
+            _new_session(seed)
+            model, embedding, _, _ = protocol.train_owner(embeddings.lenet4, pairs.CONTRASTIVE, data, owner, first,
+                                                          setting, seed)
+            enrolled_idx = first[data.y[first] == owner]
+            update_idx = rng.choice(later, size=max(1, int(setting["update_data_fraction"] * len(later))),
+                                    replace=False)
+            held_out = np.setdiff1d(later, update_idx)
 
-        before = acceptance()
-        new_owner = np.concatenate([enrolled_idx, update_idx])
-        pool = np.concatenate([new_owner, first[data.y[first] != owner]])
-        pair_index, labels = reservoir.owner_pairs(new_owner, pool[data.y[pool] != owner], rng)
-        pairs.compile_pairs(model, pairs.CONTRASTIVE, setting["update_learning_rate"])
-        per_epoch = []
-        measure = tf.keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs, new_owner=new_owner, per_epoch=per_epoch: per_epoch.append(
-                acceptance(enrolled_idx=new_owner)))
-        pairs.fit_pairs(model, data.images, pair_index, labels, setting["epochs"], setting["batch_size"], seed,
-                        callbacks=[measure])
-        results.append({"owner": data.people[owner], "acceptance before": before,
-                        "acceptance after, mean over fine-tuning epochs": float(np.mean(per_epoch)),
-                        "acceptance after, last epoch": per_epoch[-1],
-                        "per fine-tuning epoch": ", ".join(f"{v:.3f}" for v in per_epoch)})
+            def acceptance(enrolled_idx=enrolled_idx):
+                enrolled = embedding.predict(data.images[enrolled_idx], verbose=0)
+                probes = embedding.predict(data.images[held_out], verbose=0)
+                return float(np.mean(protocol.fused_distances(enrolled, probes, 4, rng) < pairs.MARGIN / 2))
+
+            before = acceptance()
+            new_owner = np.concatenate([enrolled_idx, update_idx])
+            pool = np.concatenate([new_owner, first[data.y[first] != owner]])
+            pair_index, labels = reservoir.owner_pairs(new_owner, pool[data.y[pool] != owner], rng)
+            pairs.compile_pairs(model, pairs.CONTRASTIVE, setting["update_learning_rate"])
+            per_epoch = []
+            measure = tf.keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: per_epoch.append(acceptance(enrolled_idx=new_owner)))
+            pairs.fit_pairs(model, data.images, pair_index, labels, setting["epochs"], setting["batch_size"], seed,
+                            callbacks=[measure])
+            return {"owner": data.people[owner], "acceptance before": before,
+                    "acceptance after, mean over fine-tuning epochs": float(np.mean(per_epoch)),
+                    "acceptance after, last epoch": per_epoch[-1],
+                    "per fine-tuning epoch": ", ".join(f"{v:.3f}" for v in per_epoch)}
+
+        results.append(steps.result(f"update/{_owner_key(data, owner)}", update))
     return pd.DataFrame(results)
+
+
+def _step_count(data: AuthData, setting: dict, seed: int, other: AuthData | None) -> int:
+    """How many steps the tables take (Table 1's networks and owners, Table 2's transfers, the updates)."""
+    owners = len(protocol.owners_of(data, setting["owners"], seed))
+    table1 = len(setting["models"]) * (1 + len(pairs.LOSSES) * (1 + owners))
+    sources = 1 + (other is not None)
+    transfer_owners = min(setting.get("transfer_owners", 2), data.classes - 1)
+    return table1 + sources + (1 + len(FROZEN) * sources) * transfer_owners + owners
 
 
 def _cell(row: dict, column: str) -> str:
@@ -265,23 +341,25 @@ def reproduce(settings: dict) -> Report:
     seed = setting["seed"]
     if "lenet4" not in setting["models"]:
         raise InputError("--models: Tables 2 and 3 and the continuous update use LeNet4: include lenet4")
-    out = runs.writable_dir(settings["out"])
-    reused = _stored_report(out, setting, settings.get("force", False))
+    reused = _stored_report(settings["out"], setting, settings.get("force", False))
     if reused:
         return reused
-    writer = ReportWriter(out)
-    rng = np.random.default_rng(seed)
+    steps = Steps(settings["out"], setting, seed, force=settings.get("force", False), log=log)
+    writer = ReportWriter(settings["out"])
     dataset = auth.load(setting["data"], seed)
     attack_db = auth.load(setting["attackers"], seed, split=False, normalization=dataset.normalization)
     other = auth.load(setting["transfer_from"], seed)
     for source in (dataset, attack_db, other):
         if source.problems:
             source.problems.warn()
+    steps.expect(_step_count(dataset, setting, seed, other), "[siamese] steps")
     log(f"data: {dataset.description}; attackers: {attack_db.description}; transfer source: {other.description}")
-    t1, measured, owner_models, subset = table1(dataset, setting, seed, rng)
-    t2, transfer = table2(dataset, setting, seed, rng, subset, other)
-    success, sprt_table = table3(dataset, attack_db, owner_models, setting, rng)
-    update = continuous_update(dataset, setting, seed, rng)
+    t1, measured, owners, subset = table1(dataset, setting, seed, steps)
+    t2, transfer = table2(dataset, setting, seed, steps, subset, other)
+    success, sprt_table = table3(dataset, attack_db, owners, setting, steps)
+    update = continuous_update(dataset, setting, seed, steps)
+    if steps.reused:
+        log(f"resumed: {steps.summary()}")
     config = load_config("siamese_tables")
     t3 = pd.DataFrame([{"dataset": r["dataset"], "source": "paper",
                         **{c: f"{r[c]:g}%" for c in config["table3"]["columns"]}} for r in config["table3"]["rows"]]
@@ -290,7 +368,6 @@ def reproduce(settings: dict) -> Report:
     synthetic = dataset.synthetic or attack_db.synthetic or other.synthetic
     warning = ("**SYNTHETIC data, not the paper's datasets: values are not comparable to the paper's.** "
                if synthetic else "")
-    owners = protocol.owners_of(dataset, setting["owners"], seed)
     chosen = ("every person" if len(owners) == dataset.classes
               else f"a seeded random sample of {len(owners)} of the {dataset.classes} people")
     binary_note = (f" Binary-class columns: one model per owner, {chosen} ({len(owners)} models), each tested on the "

@@ -1,0 +1,143 @@
+"""Rewrites at export that leave the trained function unchanged and cost fewer aarch64 instructions (issue 27).
+
+Each rewrite takes a Keras model and returns one that computes the same outputs with the same weights, laid
+out so that LCE's converter emits cheaper ops. ``for_phone`` applies all of them; ``export`` converts its
+result and checks it against the original model (parity on x86 and, where built, on the aarch64 runtime).
+
+* ``pool_after_batch_norm``: a max-pool followed by a BatchNorm without scale (Table 1's "BatchNorm",
+  3 parameters per channel) becomes the BatchNorm followed by the max-pool. A BatchNorm without scale is
+  ``(x - mean) / sqrt(var + eps) + beta`` per channel: monotone increasing, and float rounding keeps it
+  non-decreasing, so ``max(bn(x)) == bn(max(x))`` bit for bit. The BatchNorm then folds into the convolution
+  before it (no MUL and ADD), and when the pool's consumer binarizes its input, LCE turns
+  ``sign(max_pool(x))`` into ``LceBMaxPool2d(LceQuantize(x))``: a max-pool over bitpacked words instead of
+  floats (BiPedalNet: pool1).
+* ``depthwise_first_conv``: a convolution with one input channel and a real-valued input (BiPedalNet's conv1,
+  +-1 weights on the signal) is a depthwise convolution with one multiplier per filter: the same products
+  and sums, on TFLite's depthwise kernel, which runs a one-channel 3x3 filter in fewer instructions than
+  its im2col + GEMM convolution. Only kernels of at most 9 taps: there it measured cheaper on every shape
+  tried (0.66-0.84 of the convolution's instructions); from 10 taps up it was cheaper or dearer depending on
+  the filter count (1x10@20 0.90, 1x10@32 1.15, 5x5 1.08-1.44).
+* ``thermometer_as_threshold_conv``: a thermometer code (``models.blocks.Thermometer``, ``where(x >= t_k, 1,
+  -1)``) read only by binary layers becomes a 1x1 convolution computing ``x - t_k`` (kernel 1, bias -t_k,
+  exact in float): the binary layer's own sign gives the same +-1 (sign(0) = +1 in both). LCE then quantizes
+  the convolution's output once, where the thermometer converted to a broadcast SUB, a quantize, a
+  dequantize and a second quantize (btcnn-binary).
+"""
+from __future__ import annotations
+
+import larq as lq
+import numpy as np
+import tensorflow as tf
+
+from gaitbnn.models.blocks import Thermometer
+
+REWRITES = ("pool_after_batch_norm", "depthwise_first_conv", "thermometer_as_threshold_conv")
+MAX_DEPTHWISE_TAPS = 9
+
+
+def _inbound(layer: tf.keras.layers.Layer) -> list:
+    return [n.inbound_layers for n in layer.inbound_nodes]
+
+
+def _consumers(model: tf.keras.Model, layer: tf.keras.layers.Layer) -> list:
+    return [other for other in model.layers if any(
+        layer is inbound or (isinstance(inbound, list) and layer in inbound) for inbound in _inbound(other))]
+
+
+def _monotone_batch_norm(layer: tf.keras.layers.Layer) -> bool:
+    """A BatchNorm over the last axis that is non-decreasing in its input on every channel."""
+    if not isinstance(layer, tf.keras.layers.BatchNormalization) or list(layer.axis) != [len(layer.input_shape) - 1]:
+        return False
+    return not layer.scale or bool(tf.reduce_all(layer.gamma >= 0))
+
+
+def pool_after_batch_norm_pairs(model: tf.keras.Model) -> dict:
+    """{max-pool name: BatchNorm name} of each max-pool whose only consumer is a monotone BatchNorm."""
+    pairs = {}
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.MaxPooling2D) and len(layer.inbound_nodes) == 1:
+            consumers = _consumers(model, layer)
+            if len(consumers) == 1 and _monotone_batch_norm(consumers[0]) and len(consumers[0].inbound_nodes) == 1:
+                pairs[layer.name] = consumers[0].name
+    return pairs
+
+
+def first_convs(model: tf.keras.Model) -> list:
+    """Names of the convolutions with one input channel, a real-valued input and no groups or dilation."""
+    return [layer.name for layer in model.layers
+            if type(layer) in (tf.keras.layers.Conv2D, lq.layers.QuantConv2D) and layer.input_shape[-1] == 1
+            and getattr(layer, "input_quantizer", None) is None and tuple(layer.dilation_rate) == (1, 1)
+            and layer.groups == 1 and layer.activation in (None, tf.keras.activations.linear)
+            and layer.kernel_size[0] * layer.kernel_size[1] <= MAX_DEPTHWISE_TAPS]
+
+
+def _binarizes_input(layer: tf.keras.layers.Layer) -> bool:
+    return isinstance(getattr(layer, "input_quantizer", None), lq.quantizers.SteSign)
+
+
+def thermometers(model: tf.keras.Model) -> list:
+    """Names of the thermometer codes of one-channel inputs whose every consumer binarizes its input."""
+    return [layer.name for layer in model.layers if isinstance(layer, Thermometer) and layer.input_shape[-1] == 1
+            and all(_binarizes_input(c) for c in _consumers(model, layer))]
+
+
+def _threshold_conv(thermometer: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
+    return tf.keras.layers.Conv2D(thermometer.levels, 1, name=thermometer.name)
+
+
+def _thresholds(levels: int) -> tf.Tensor:
+    """The thermometer's thresholds, computed as ``Thermometer.call`` computes them."""
+    return tf.range(1, levels + 1, dtype=tf.float32) / (levels + 1)
+
+
+def _depthwise(conv: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
+    return tf.keras.layers.DepthwiseConv2D(conv.kernel_size, strides=conv.strides, padding=conv.padding,
+                                           depth_multiplier=conv.filters, use_bias=conv.use_bias,
+                                           dtype=conv.dtype_policy, name=conv.name)
+
+
+def _kernel(conv: tf.keras.layers.Layer) -> tf.Tensor:
+    """The kernel the convolution multiplies with: its quantizer's output for a Larq layer."""
+    quantizer = getattr(conv, "kernel_quantizer", None)
+    kernel = tf.convert_to_tensor(conv.kernel)
+    return quantizer(kernel) if quantizer else kernel
+
+
+def for_phone(model: tf.keras.Model, rewrites: tuple = REWRITES) -> tf.keras.Model:
+    """``model`` with ``rewrites`` applied (``REWRITES``: all): same weights and outputs, cheaper ops."""
+    unknown = set(rewrites) - set(REWRITES)
+    if unknown:
+        raise ValueError(f"unknown rewrites: {sorted(unknown)}")
+    swapped = pool_after_batch_norm_pairs(model) if "pool_after_batch_norm" in rewrites else {}
+    swapped.update({bn: pool for pool, bn in swapped.items()})
+    depthwise = set(first_convs(model)) if "depthwise_first_conv" in rewrites else set()
+    coded = set(thermometers(model)) if "thermometer_as_threshold_conv" in rewrites else set()
+    if not swapped and not depthwise and not coded:
+        return model
+
+    def clone(layer: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
+        if layer.name in depthwise:
+            return _depthwise(layer)
+        if layer.name in coded:
+            return _threshold_conv(layer)
+        source = model.get_layer(swapped.get(layer.name, layer.name))  # a swapped pair trades places
+        return source.__class__.from_config(source.get_config())
+
+    rewritten = tf.keras.models.clone_model(model, clone_function=clone)
+    for layer in rewritten.layers:
+        original = model.get_layer(layer.name)
+        if layer.name in depthwise:
+            kernel = _kernel(original)  # (h, w, 1, filters): the depthwise layout with one multiplier per filter
+            layer.set_weights([kernel.numpy(), *([original.bias.numpy()] if original.use_bias else [])])
+        elif layer.name in coded:
+            layer.set_weights([np.ones((1, 1, 1, original.levels), np.float32), -_thresholds(original.levels).numpy()])
+        else:
+            layer.set_weights(original.get_weights())
+    return rewritten
+
+
+def applied(model: tf.keras.Model) -> dict:
+    """Where each rewrite applies in ``model``: {rewrite: [layer names]} (empty lists where none does)."""
+    return {"pool_after_batch_norm": sorted(pool_after_batch_norm_pairs(model)),
+            "depthwise_first_conv": first_convs(model), "thermometer_as_threshold_conv": thermometers(model)}
+

@@ -1,0 +1,153 @@
+"""Rewrites at export (issue 27): each one leaves the trained function unchanged, gives the ops it claims, and
+applies only where it is exact. Parity is against the model as trained, on x86 and (when built) on aarch64."""
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gaitbnn import aarch64, export, families, rewrites
+from gaitbnn import flatbuffer as tflite_file
+from gaitbnn.models.blocks import BINARY, BINARY_WEIGHTS, Thermometer, batch_norm
+
+
+def trained_statistics(model, x, seed=0):
+    """BatchNorm statistics and offsets of a trained model: estimated on ``x``, offsets and scales drawn."""
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        model(x, training=True)
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.beta.assign(rng.normal(0, 0.3, layer.beta.shape).astype(np.float32))
+            if layer.scale:
+                layer.gamma.assign(rng.normal(0, 1, layer.gamma.shape).astype(np.float32))  # both signs
+    return model
+
+
+def pooled_bn_net(scale=False):
+    inputs = tf.keras.Input((6, 24, 1))
+    x = lq.layers.QuantConv2D(32, 3, padding="same", name="conv1", **BINARY_WEIGHTS)(inputs)
+    x = tf.keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = (tf.keras.layers.BatchNormalization(name="bn1") if scale else batch_norm("bn1"))(x)
+    x = lq.layers.QuantConv2D(32, (1, 3), name="conv2", **BINARY)(x)
+    x = batch_norm("bn2")(x)
+    x = tf.keras.layers.Flatten()(x)
+    return tf.keras.Model(inputs, tf.keras.layers.Dense(5, activation="softmax")(x))
+
+
+def thermometer_net(consumer=BINARY):
+    inputs = tf.keras.Input((20, 6))
+    x = tf.keras.layers.Reshape((20, 6, 1))(inputs)
+    x = Thermometer(8, name="thermometer")(x)
+    x = lq.layers.QuantConv2D(32, (3, 1), name="conv1", **consumer)(x)
+    x = batch_norm("bn1")(x)
+    x = tf.keras.layers.Flatten()(x)
+    return tf.keras.Model(inputs, tf.keras.layers.Dense(5, activation="softmax")(x))
+
+
+def inputs(shape, count=48, seed=1):
+    return (np.round(np.random.default_rng(seed).normal(size=(count, *shape)) * 8) / 8).astype(np.float32)
+
+
+def check_exact(model, x, rewrite):
+    """The rewritten model's outputs equal the original's, in Keras and in its arm64 flatbuffer."""
+    rewritten = rewrites.for_phone(model, (rewrite,))
+    expected = model.predict(x, verbose=0)
+    assert np.array_equal(rewritten.predict(x, verbose=0), expected)
+    flatbuffer = export.convert(rewritten, "arm64")
+    parity = export.compare_outputs(expected, export.run_flatbuffer(flatbuffer, x))
+    assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity
+    return tflite_file.op_counts(flatbuffer), tflite_file.op_counts(export.convert(model, "arm64"))
+
+
+def test_pool_after_batch_norm_pools_bitpacked_words_with_outputs_unchanged():
+    x = inputs((6, 24, 1))
+    model = trained_statistics(pooled_bn_net(), x)
+    assert rewrites.applied(model)["pool_after_batch_norm"] == ["pool1"]
+    after, before = check_exact(model, x, "pool_after_batch_norm")
+    assert before.get("MAX_POOL_2D") == 1 and before.get("MUL") == 1 and "LceBMaxPool2d" not in before
+    assert after.get("LceBMaxPool2d") == 1 and not {"MAX_POOL_2D", "MUL", "ADD"} & set(after)  # BatchNorm folded
+
+
+def test_a_batch_norm_with_a_negative_scale_is_not_moved():
+    """max(bn(x)) is bn(max(x)) only where bn is non-decreasing: a negative scale turns it into a min."""
+    x = inputs((6, 24, 1))
+    model = trained_statistics(pooled_bn_net(scale=True), x)
+    assert (model.get_layer("bn1").gamma.numpy() < 0).any()
+    assert rewrites.applied(model)["pool_after_batch_norm"] == []
+    assert rewrites.for_phone(model, ("pool_after_batch_norm",)) is model
+    model.get_layer("bn1").gamma.assign(np.abs(model.get_layer("bn1").gamma.numpy()))
+    assert rewrites.applied(model)["pool_after_batch_norm"] == ["pool1"]
+    check_exact(model, x, "pool_after_batch_norm")
+
+
+def test_depthwise_first_conv_computes_the_same_convolution():
+    x = inputs((6, 24, 1))
+    model = trained_statistics(pooled_bn_net(), x)
+    assert rewrites.applied(model)["depthwise_first_conv"] == ["conv1"]
+    after, before = check_exact(model, x, "depthwise_first_conv")
+    assert before.get("CONV_2D") == 1 and after.get("DEPTHWISE_CONV_2D") == 1 and "CONV_2D" not in after
+
+
+def test_depthwise_only_for_small_kernels_on_one_channel():
+    inputs_ = tf.keras.Input((12, 12, 1))
+    wide = tf.keras.layers.Conv2D(8, 5, name="wide")(inputs_)  # 25 taps: measured dearer as a depthwise conv
+    deep = tf.keras.layers.Conv2D(8, 3, name="deep")(tf.keras.layers.Conv2D(2, 1, name="two")(inputs_))
+    model = tf.keras.Model(inputs_, [wide, deep])
+    assert rewrites.first_convs(model) == ["two"]  # 1x1 on one channel; 'deep' sees two channels
+
+
+def test_thermometer_becomes_one_threshold_conv_with_outputs_unchanged():
+    x = np.random.default_rng(2).uniform(size=(48, 20, 6)).astype(np.float32)
+    x[:4, :, 0] = 3 / 9  # exactly on a threshold: sign(0) is +1 on both sides
+    model = trained_statistics(thermometer_net(), x)
+    assert rewrites.applied(model)["thermometer_as_threshold_conv"] == ["thermometer"]
+    after, before = check_exact(model, x, "thermometer_as_threshold_conv")
+    assert before.get("LceDequantize") and before.get("SUB")
+    assert not {"LceDequantize", "SUB"} & set(after) and after.get("LceQuantize") == 1
+
+
+def test_a_thermometer_read_by_a_float_layer_is_kept():
+    float_reader = dict(BINARY_WEIGHTS)  # binary weights, real input: it reads the +-1 code itself
+    model = thermometer_net(float_reader)
+    assert rewrites.applied(model)["thermometer_as_threshold_conv"] == [] and rewrites.for_phone(model) is model
+
+
+def test_unknown_rewrite_is_refused():
+    with pytest.raises(ValueError, match="unknown rewrites"):
+        rewrites.for_phone(pooled_bn_net(), ("fold_everything",))
+
+
+@pytest.mark.parametrize("name", ["bipedalnet", "idnet-binary"])
+def test_registered_binary_models_cost_fewer_aarch64_instructions_rewritten(name):
+    """The exported file (all rewrites) against the converter's output of the model as it is, on the kernels
+    a phone runs: outputs equal, fewer instructions."""
+    runtime = aarch64.available()
+    if runtime is None:
+        pytest.skip(aarch64.missing_reason())
+    model, x = families.fresh_model(name, count=4)
+    expected = model.predict(x, verbose=0)
+    plain = aarch64.run(export.convert(model, "arm64"), x, runtime=runtime)
+    phone = aarch64.run(export.phone_file(model, name, "arm64"), x, runtime=runtime)
+    parity = export.compare_outputs(expected, phone.outputs[0])
+    assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity
+    assert phone.instructions_per_inference < 0.9 * plain.instructions_per_inference
+
+
+def test_export_drops_a_rewrite_whose_file_is_not_within_tolerance(tmp_path, monkeypatch):
+    """Exact in real arithmetic is not always exact in float (a folded BatchNorm rounds differently): export
+    keeps only the rewrites whose file stays within 1e-5 of Keras on the parity inputs, and says which it
+    dropped."""
+    model, x = families.fresh_model("bipedalnet", count=16)
+    original = rewrites.for_phone
+
+    def off_by_a_little(model, chosen=rewrites.REWRITES):
+        rewritten = original(model, chosen)
+        if "pool_after_batch_norm" in chosen:  # stands for a rounding that flips a sign
+            rewritten.get_layer("bn4").beta.assign_add(np.full(32, 0.5, np.float32))
+        return rewritten
+
+    monkeypatch.setattr(rewrites, "for_phone", off_by_a_little)
+    report = export.export(model, "bipedalnet", "arm64", tmp_path, x)
+    assert list(report["rewrites"]["applied"]) == ["depthwise_first_conv"]
+    assert list(report["rewrites"]["tried_and_dropped"]) == ["pool_after_batch_norm,depthwise_first_conv"]
+    assert report["parity"]["max_abs_diff"] <= 1e-5 and (tmp_path / "bipedalnet.tflite").exists()
