@@ -276,14 +276,15 @@ def test_paper_table2_is_target_rows_and_source_columns():
     assert printed.iloc[0].tolist() == ["McGill", "fconv1-3", "0.933", "0.903", "0.907", "-5.2%"]
 
 
-def test_continuous_update_reports_the_mean_over_fine_tuning_epochs():
+def test_continuous_update_reports_the_mean_over_fine_tuning_epochs(tmp_path):
     """Sec. 4.2.4 reports "the mean acceptance percentage over all fine-tuning epochs", not the last epoch."""
     from gaitbnn.experiments import siamese as experiment
+    from gaitbnn.experiments.steps import Steps
 
     data = auth.load("synthetic:users=3,sessions=2,seconds=40,drift=0.5", seed=0)
     setting = dict(owners=1, epochs=3, batch_size=20, learning_rate=1e-3, update_learning_rate=1e-4,
                    update_data_fraction=0.2)
-    (row,) = experiment.continuous_update(data, setting, 0, np.random.default_rng(0)).to_dict("records")
+    (row,) = experiment.continuous_update(data, setting, 0, Steps(tmp_path, setting, 0)).to_dict("records")
     per_epoch = [float(v) for v in row["per fine-tuning epoch"].split(", ")]
     assert len(per_epoch) == 3
     assert row["acceptance after, mean over fine-tuning epochs"] == pytest.approx(np.mean(per_epoch), abs=1e-3)
@@ -304,3 +305,16 @@ def test_binary_class_owners_are_everyone_or_a_seeded_sample_tested_on_the_entir
     enrolled, probes, same = pairs.probe_pairs(data, data.test, rng, owner=2)
     assert same.sum() == (~same).sum()  # balanced: as many impostors as genuine probes
     assert (data.y[enrolled] == 2).all() and set(data.y[probes[~same]]) <= set(range(6)) - {2}
+
+
+def test_a_table_is_labelled_synthetic_only_for_the_synthetic_sources_it_uses():
+    """Real owners with the default synthetic transfer source: Table 1 carries no warning, Table 2 names the
+    transfer source, Table 3 none when the attackers are real too."""
+    from gaitbnn.experiments.siamese import synthetic_warning
+
+    assert synthetic_warning({"enrolled people": False}) == ""
+    assert synthetic_warning({"enrolled people": False, "attackers": False}) == ""
+    assert synthetic_warning({"enrolled people": False, "transfer source": True}).startswith(
+        "**SYNTHETIC data (the transfer source), not the paper's datasets")
+    both = synthetic_warning({"enrolled people": True, "attackers": True})
+    assert "(the enrolled people, the attackers)" in both

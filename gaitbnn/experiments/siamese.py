@@ -313,6 +313,14 @@ def paper_table2(table: dict) -> pd.DataFrame:
                           "gain/loss vs scratch": f"{r['gain_loss_percent']:+.1f}%"} for r in table["rows"]])
 
 
+def synthetic_warning(synthetic: dict) -> str:
+    """The warning of a table whose sources are ``{role: synthetic?}``: it names the synthetic ones, and is
+    empty when every source the table uses is real (a real table is never labelled synthetic)."""
+    which = [role for role, is_synthetic in synthetic.items() if is_synthetic]
+    return (f"**SYNTHETIC data (the {', the '.join(which)}), not the paper's datasets: values are not comparable to "
+            "the paper's.** " if which else "")
+
+
 def _stored_report(out, setting, force):
     """The Report of a complete earlier run in ``out`` with the same settings (None if there is none to reuse)."""
     stored_path = Path(out) / "results.json"
@@ -366,8 +374,14 @@ def reproduce(settings: dict) -> Report:
                       + [{"dataset": dataset.source, "source": "measured",
                           **{("all" if b == "all" else f"batch{b}"): f"{success[b]:.3f}%" for b in success}}])
     synthetic = dataset.synthetic or attack_db.synthetic or other.synthetic
-    warning = ("**SYNTHETIC data, not the paper's datasets: values are not comparable to the paper's.** "
-               if synthetic else "")
+    sources = {"enrolled people": dataset, "attackers": attack_db, "transfer source": other}
+
+    def warning(*uses: str) -> str:
+        return synthetic_warning({u: sources[u].synthetic for u in uses})
+
+    on_owners, on_transfer = warning("enrolled people"), warning("enrolled people", "transfer source")
+    on_attacks = warning("enrolled people", "attackers")
+
     chosen = ("every person" if len(owners) == dataset.classes
               else f"a seeded random sample of {len(owners)} of the {dataset.classes} people")
     binary_note = (f" Binary-class columns: one model per owner, {chosen} ({len(owners)} models), each tested on the "
@@ -375,27 +389,30 @@ def reproduce(settings: dict) -> Report:
                    "balanced sample of impostors instead (this project's first protocol): "
                    + ", ".join(f"{name} {loss.replace('_', '-')} {measured[name][f'binary_{loss}_balanced']:.3f}"
                                for name in measured for loss in pairs.LOSSES) + ".")
-    note = (f"{warning}Data: {dataset.description}. Attackers: {attack_db.description}. Transfer source: "
+    note = (f"Data: {dataset.description}. Attackers: {attack_db.description}. Transfer source: "
             f"{other.description}. Adam "
             f"{setting['learning_rate']:g}, batch {setting['batch_size']} pairs, {setting['epochs']} epochs, margin "
             f"{setting['margin']}, seed {seed}."
             + (f" Reduced setting: {setting['why']}." if setting["reduced"] else ""))
     paper_t2 = paper_table2(config["table2"])
-    update_note = (f"{warning}Paper (Sec. 4.2.4): acceptance without update 16.3% (McGill) / 1.1% (ZJU), after "
-                   f"fine-tuning 92.4% / 77.6%. Fine-tuned from the session-1 weights with learning rate "
+    update_note = (f"{on_owners}Paper (Sec. 4.2.4): acceptance without update 16.3% (McGill) / 1.1% (ZJU), "
+                   f"after fine-tuning 92.4% / 77.6%. Fine-tuned from the session-1 weights with learning rate "
                    f"{setting['update_learning_rate']:g} on {setting['update_data_fraction']:.0%} of session 2; "
                    "acceptance of the rest of session 2, fused over 4 enrolled samples.")
     text = "\n".join([
         writer.table(t1, "table1", "Table 1: accuracy per dataset, model and method (paper rows, then measured)",
-                     note + binary_note),
+                     on_owners + note + binary_note),
         writer.table(paper_t2, "table2_paper", "Table 2 (paper): accuracy with feature transfer, LeNet4",
                      f"Rows: the target dataset; columns: the source of the frozen features. "
                      f"{config['table2']['orientation']}. {config['table2']['speedup_note']}."),
         writer.table(t2, "table2", "Table 2 (measured): feature transfer from the non-owners' LeNet4, binary-class",
-                    f"{note} Seconds per epoch are medians after the first epoch, measured side by side in this run."),
-        writer.table(t3, "table3", "Table 3: success ratio of attacks from the attackers' database", note),
+                     f"{on_transfer}{note} Seconds per epoch are medians after the first epoch, "
+                     "measured side by side in this run."),
+        writer.table(t3, "table3", "Table 3: success ratio of attacks from the attackers' database",
+                     on_attacks + note),
         writer.table(sprt_table, "sprt", "SPRT decision fusion (alpha = beta = 0.01, sigma^2 = 0.25, mu = m/2)",
-                    f"{warning}20 streams of fused (k = 4) distances per owner; a stream ends at accept or reject."),
+                     f"{on_attacks}20 streams of fused (k = 4) distances per owner; a stream "
+                     "ends at accept or reject."),
         writer.table(update, "continuous_update", "Continuous update (Sec. 4.2.4, Fig. 5)", update_note),
     ])
     results = {
