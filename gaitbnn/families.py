@@ -96,8 +96,17 @@ def _export_flatbuffer(model, name, target, out, x, config=None):
             f"{report['one_bit_limit_bytes'] / 1024:.1f} KiB), binary weight fraction "
             f"{report['binary_weight_fraction']:.4f}, ops {report['ops']}\n"
             f"parity vs Keras: max |diff| {p['max_abs_diff']:.2e}, argmax agreement {p['argmax_agreement']:.3f} "
-            f"on {p['inputs_compared']} raw inputs\n{_aarch64_line(report)}"
+            f"on {p['inputs_compared']} raw inputs\n{_rewrites_line(report)}{_aarch64_line(report)}"
             f"input: {_input_line(report['input'])}; report {out}/{name}.json")
+
+
+def _rewrites_line(report):
+    """The export's exact rewrites (arm64 target), as one line; nothing when none applies."""
+    rewrites = report.get("rewrites") or {}
+    applied = ", ".join(f"{r} ({', '.join(layers)})" for r, layers in rewrites.get("applied", {}).items())
+    dropped = "; dropped (not within 1e-5): " + ", ".join(rewrites["tried_and_dropped"]) \
+        if rewrites.get("tried_and_dropped") else ""
+    return f"rewrites (within 1e-5 of Keras): {applied or 'none'}{dropped}\n" if applied or dropped else ""
 
 
 def _aarch64_line(report):
