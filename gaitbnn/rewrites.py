@@ -63,11 +63,13 @@ def pool_after_batch_norm_pairs(model: tf.keras.Model) -> dict:
 
 
 def first_convs(model: tf.keras.Model) -> list:
-    """Names of the convolutions with one input channel, a real-valued input and no groups or dilation."""
+    """Names of the convolutions with one input channel, a real-valued input, no groups or dilation, zero padding
+    (a depthwise convolution pads with zeros) and at most ``MAX_DEPTHWISE_TAPS`` taps."""
     return [layer.name for layer in model.layers
             if type(layer) in (tf.keras.layers.Conv2D, lq.layers.QuantConv2D) and layer.input_shape[-1] == 1
             and getattr(layer, "input_quantizer", None) is None and tuple(layer.dilation_rate) == (1, 1)
             and layer.groups == 1 and layer.activation in (None, tf.keras.activations.linear)
+            and (layer.padding == "valid" or getattr(layer, "pad_values", 0.0) == 0.0)
             and layer.kernel_size[0] * layer.kernel_size[1] <= MAX_DEPTHWISE_TAPS]
 
 

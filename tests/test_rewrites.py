@@ -92,7 +92,8 @@ def test_depthwise_only_for_small_kernels_on_one_channel():
     inputs_ = tf.keras.Input((12, 12, 1))
     wide = tf.keras.layers.Conv2D(8, 5, name="wide")(inputs_)  # 25 taps: measured dearer as a depthwise conv
     deep = tf.keras.layers.Conv2D(8, 3, name="deep")(tf.keras.layers.Conv2D(2, 1, name="two")(inputs_))
-    model = tf.keras.Model(inputs_, [wide, deep])
+    ones = lq.layers.QuantConv2D(8, 3, padding="same", pad_values=1.0, name="ones")(inputs_)  # pads with 1, not 0
+    model = tf.keras.Model(inputs_, [wide, deep, ones])
     assert rewrites.first_convs(model) == ["two"]  # 1x1 on one channel; 'deep' sees two channels
 
 
