@@ -22,7 +22,7 @@ REFERENCE = "idnet"  # float IDNet, BiPedalNet Table 2's float baseline
 
 def _target_row(model, name: str, target: str, x: np.ndarray, expected: np.ndarray, runtime, threads: int,
                 budget: float) -> dict:
-    flatbuffer, _ = export.exact_phone_file(model, name, target, None, model, x)  # the file export writes
+    flatbuffer, _, _ = export.exact_phone_file(model, name, target, None, x, expected)  # the file export writes
     x86 = export.run_flatbuffer(flatbuffer, x).reshape(expected.shape)
     result = aarch64.run(flatbuffer, x, threads=threads, runtime=runtime, budget=budget)
     ran = len(result.outputs[0])
@@ -66,7 +66,8 @@ def measure(name: str, runtime: aarch64.Runtime, seed: int = 0, threads: int = 1
 def rewrite_gains(model, name: str, x: np.ndarray, runtime, after: int) -> list:
     """Instructions of the arm64 file without rewrites, then with each rewrite that applies added in turn
     (``rewrites.REWRITES`` order; the last line is the exported file's ``after``)."""
-    used = [r for r, layers in rewrites.applied(model).items() if layers]
+    applicable = rewrites.applied(model)
+    used = [r for r, layers in applicable.items() if layers]
     lines, counted = [], None
     for k in range(len(used) + 1):
         if k == len(used):
@@ -74,8 +75,8 @@ def rewrite_gains(model, name: str, x: np.ndarray, runtime, after: int) -> list:
         else:
             flatbuffer = export.phone_file(model, name, "arm64", rewrite=tuple(used[:k]))
             instructions = round(aarch64.run(flatbuffer, x, runtime=runtime).instructions_per_inference)
-        lines.append({"rewrite": "none" if k == 0 else f"+ {used[k - 1]}", "layers": rewrites.applied(model).get(
-            used[k - 1], []) if k else [], "instructions": instructions,
+        lines.append({"rewrite": "none" if k == 0 else f"+ {used[k - 1]}",
+                      "layers": applicable[used[k - 1]] if k else [], "instructions": instructions,
             "gain": None if counted is None else counted - instructions})
         counted = instructions
     return lines

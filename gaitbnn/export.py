@@ -102,9 +102,10 @@ def on_aarch64(flatbuffer: bytes, x: np.ndarray, expected: np.ndarray, budget: f
 
 
 def report(model: tf.keras.Model, name: str, target: str, flatbuffer: bytes, x: np.ndarray,
-           counted: tf.keras.Model | None = None) -> dict:
+           counted: tf.keras.Model | None = None, measured: dict | None = None) -> dict:
     """The export report of ``flatbuffer`` converted from ``model`` (see the module docstring); ``counted``: the
-    model whose parameters are counted, when ``model`` wraps it (the raw-input model around a trained one)."""
+    model whose parameters are counted, when ``model`` wraps it (the raw-input model around a trained one);
+    ``measured``: the parity on ``x`` when the caller has it already (``exact_phone_file``'s)."""
     counts = models.count_params(counted or model)
     return {
         "model": name,
@@ -115,7 +116,7 @@ def report(model: tf.keras.Model, name: str, target: str, flatbuffer: bytes, x: 
         "binary_params": counts["binary_params"],
         "ops": tflite_file.op_counts(flatbuffer),
         "binary_weight_fraction": tflite_file.binary_op_weights(flatbuffer) / counts["params"],
-        "parity": parity(model, flatbuffer, x),
+        "parity": measured or parity(model, flatbuffer, x),
     }
 
 
@@ -154,30 +155,30 @@ def phone_file(model: tf.keras.Model, name: str, target: str, config: dict | Non
 REWRITE_TOLERANCE = 1e-5  # a rewrite is kept only when the file stays this close to Keras (issue 27)
 
 
-def exact_phone_file(model: tf.keras.Model, name: str, target: str, config: dict | None, raw_model: tf.keras.Model,
-                     x_raw: np.ndarray) -> tuple:
-    """``phone_file`` with the rewrites that keep its outputs within ``REWRITE_TOLERANCE`` of ``raw_model`` on
-    ``x_raw`` (argmax agreeing everywhere), and what was applied and dropped.
+def exact_phone_file(model: tf.keras.Model, name: str, target: str, config: dict | None, x_raw: np.ndarray,
+                     expected: np.ndarray) -> tuple:
+    """``phone_file`` with the rewrites that keep its outputs within ``REWRITE_TOLERANCE`` of ``expected`` (the
+    Keras outputs on raw inputs ``x_raw``, argmax agreeing everywhere): (flatbuffer, what was applied and
+    dropped, the file's parity on ``x_raw`` in LCE's x86 interpreter).
 
     A rewrite is exact in real arithmetic; in float, folding a BatchNorm into a convolution rounds differently,
     and a value within rounding of a sign threshold can flip (seen once in 1,800 real windows of
     bipedalnet-float-ends). Such a rewrite is dropped for that run, the others kept, and the report says so.
     """
-    used = tuple(r for r, layers in rewrites.applied(model).items() if layers) if target == "arm64" else ()
-    expected = raw_model.predict(x_raw, verbose=0) if used else None
+    applicable = rewrites.applied(model) if target == "arm64" else {}
+    used = tuple(r for r, layers in applicable.items() if layers)
     dropped = {}
     for drop in ((), *((r,) for r in used), used):  # all; all but one; none
         kept = tuple(r for r in used if r not in drop)
         flatbuffer = phone_file(model, name, target, config, rewrite=kept)
-        if not kept:
-            break
         p = compare_outputs(expected, run_flatbuffer(flatbuffer, x_raw))
-        if p["argmax_agreement"] == 1.0 and p["max_abs_diff"] <= REWRITE_TOLERANCE * max(1.0, p["max_abs_output"]):
+        if not kept or (p["argmax_agreement"] == 1.0
+                        and p["max_abs_diff"] <= REWRITE_TOLERANCE * max(1.0, p["max_abs_output"])):
             break
         dropped[",".join(kept)] = f"max |diff| {p['max_abs_diff']:.1e}, argmax agreement {p['argmax_agreement']:.4f}"
-    applied = rewrites.applied(model) if target == "arm64" else {}
-    return flatbuffer, {"applied": {r: applied[r] for r in kept}, "tried_and_dropped": dropped,
-                        "tolerance": REWRITE_TOLERANCE}
+    kept_report = {"applied": {r: applicable[r] for r in kept}, "tried_and_dropped": dropped,
+                   "tolerance": REWRITE_TOLERANCE}
+    return flatbuffer, kept_report, p
 
 
 def export(model: tf.keras.Model, name: str, target: str, out_dir: str | Path, x: np.ndarray,
@@ -188,13 +189,14 @@ def export(model: tf.keras.Model, name: str, target: str, out_dir: str | Path, x
     model, and parity is checked on ``x`` turned back into raw windows, against the model as trained).
     """
     raw_model, x_raw = contract.raw_input_model(model, config), contract.to_raw(x, config)
-    flatbuffer, kept = exact_phone_file(model, name, target, config, raw_model, x_raw)
-    result = report(raw_model, name, target, flatbuffer, x_raw, counted=model)
+    expected = raw_model.predict(x_raw, verbose=0)
+    flatbuffer, kept, measured = exact_phone_file(model, name, target, config, x_raw, expected)
+    result = report(raw_model, name, target, flatbuffer, x_raw, counted=model, measured=measured)
     result["input"] = contract.describe(name, model, config)
     result["rewrites"] = kept
     check_parity(result)
     if target == "arm64":  # the kernels a phone runs, where the runtime is built
-        result["aarch64"] = on_aarch64(flatbuffer, x_raw, raw_model.predict(x_raw, verbose=0))
+        result["aarch64"] = on_aarch64(flatbuffer, x_raw, expected)
         if result["aarch64"]["status"] == "ran":
             check_parity(result, result["aarch64"]["parity"], " on the aarch64 runtime")
     out_dir = runs.writable_dir(out_dir)

@@ -85,7 +85,6 @@ def table1(data: AuthData, setting: dict, seed: int, steps: Steps) -> tuple:
         builder, row = BUILDERS[name], {}
 
         def softmax(rng, name=name, builder=builder):
-            _new_session(seed)
             out = {}
             for column, x in (("softmax_sw", data.windows), ("softmax_spgm", data.images)):
                 log(f"[table 1] {name} {column}")
@@ -105,7 +104,6 @@ def table1(data: AuthData, setting: dict, seed: int, steps: Steps) -> tuple:
         for loss in pairs.LOSSES:
             def multi(rng, name=name, builder=builder, loss=loss):
                 log(f"[table 1] {name} multi-class {loss}")
-                _new_session(seed)
                 pair_index, labels = reservoir.multi_class_pairs(data.y[data.train], setting["pairs"], rng)
                 model, _ = protocol.pair_model(builder, loss, setting["learning_rate"])
                 pairs.fit_pairs(model, data.images, data.train[pair_index], labels, setting["epochs"],
@@ -120,7 +118,6 @@ def table1(data: AuthData, setting: dict, seed: int, steps: Steps) -> tuple:
 
                 def binary(rng, name=name, builder=builder, loss=loss, owner=owner, key=key):
                     log(f"[table 1] {name} binary-class {loss}, owner {data.people[owner]}")
-                    _new_session(seed)
                     model, embedding, _, _ = protocol.train_owner(builder, loss, data, owner, subset, setting, seed)
                     if key == _transfer_key(data, owner):
                         steps.save_weights(key, embedding.get_weights())
@@ -152,7 +149,6 @@ def table1(data: AuthData, setting: dict, seed: int, steps: Steps) -> tuple:
 def _source_weights(steps: Steps, key: str, images, y, indices, setting, seed) -> list:
     """LeNet4 trained multi-class contrastive on ``images[indices]``: the weights a feature transfer hands over."""
     def train(rng):
-        _new_session(seed)
         pair_index, labels = reservoir.multi_class_pairs(y[indices], setting["pairs"], rng)
         source, embedding = protocol.pair_model(embeddings.lenet4, pairs.CONTRASTIVE, setting["learning_rate"])
         pairs.fit_pairs(source, images, indices[pair_index], labels, setting["epochs"], setting["batch_size"], seed)
@@ -186,7 +182,6 @@ def table2(data: AuthData, setting: dict, seed: int, steps: Steps, subset: np.nd
         for owner in owners:
             def transfer(rng, source=source, frozen=frozen, owner=owner):
                 log(f"[table 2] {frozen} from {source}, owner {data.people[owner]}")
-                _new_session(seed)
                 model, _, _, epoch_seconds = protocol.train_owner(
                     embeddings.lenet4, pairs.CONTRASTIVE, data, owner, subset, setting, seed, sources.get(source),
                     FROZEN.get(frozen, ()))
@@ -258,7 +253,6 @@ def continuous_update(data: AuthData, setting: dict, seed: int, steps: Steps) ->
 
         def update(rng, owner=owner, later=later):
             log(f"[update] owner {data.people[owner]}")
-            _new_session(seed)
             model, embedding, _, _ = protocol.train_owner(embeddings.lenet4, pairs.CONTRASTIVE, data, owner, first,
                                                           setting, seed)
             enrolled_idx = first[data.y[first] == owner]
@@ -352,7 +346,8 @@ def reproduce(settings: dict) -> Report:
     reused = _stored_report(settings["out"], setting, settings.get("force", False))
     if reused:
         return reused
-    steps = Steps(settings["out"], setting, seed, force=settings.get("force", False), log=log)
+    steps = Steps(settings["out"], setting, seed, force=settings.get("force", False), log=log,
+                  prepare=lambda: _new_session(seed))
     writer = ReportWriter(settings["out"])
     dataset = auth.load(setting["data"], seed)
     attack_db = auth.load(setting["attackers"], seed, split=False, normalization=dataset.normalization)

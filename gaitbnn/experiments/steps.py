@@ -35,10 +35,14 @@ SETTING_FILE = "setting.json"
 class Steps:
     """The completed steps of one reproduction in ``OUT/steps``."""
 
-    def __init__(self, out: str | Path, setting: dict, seed: int, force: bool = False, log: Callable = print):
+    def __init__(self, out: str | Path, setting: dict, seed: int, force: bool = False, log: Callable = print,
+                 prepare: Callable[[], None] | None = None):
+        """``prepare``: called before each step that is computed (the siamese steps start a fresh, seeded Keras
+        session there, so a step's networks do not depend on which steps ran before it)."""
         self.dir = Path(out) / STEPS_DIR
         self.seed = int(seed)
         self.log = log
+        self.prepare = prepare
         self.reused = 0
         self.computed = 0
         self.progress = None
@@ -73,6 +77,8 @@ class Steps:
         if path.exists():
             self.reused += 1
             return runs.read_json(path, f"the result of step {key}")
+        if self.prepare:
+            self.prepare()
         value = compute(self.rng(key))
         path.parent.mkdir(parents=True, exist_ok=True)
         runs.write_json(path, value)
