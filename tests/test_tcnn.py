@@ -59,13 +59,15 @@ def test_sign_of_a_normalized_input_is_constant_but_the_thermometer_keeps_amplit
 
 def test_fully_binary_btcnn_is_six_binary_convolutions_in_at_most_3_mib(tmp_path):
     """btcnn-binary at the mbientlab default (100 x 30): conv1-4 and fc1-2 land in LceBconv2d, nothing else
-    holds weights but the small float output layer, and the flatbuffer is at most 3 MiB (the tCNN's ~79 MiB)."""
+    holds weights but the small float output layer (and the thermometer's 4 thresholds), and the flatbuffer is at most 3 MiB (the tCNN's ~79 MiB)."""
     from gaitbnn import export, families
 
     model, x = families.fresh_model("btcnn-binary", seed=0, count=8)
     report = export.export(model, "btcnn-binary", "arm64", tmp_path, x)
     assert report["ops"]["LceBconv2d"] == 6
-    assert report["ops"].get("CONV_2D", 0) == 1  # the 1x1 float output layer, 128 x 8
+    # float convolutions: the 1x1 output layer (128 x 8) and the thermometer as a 1x1 threshold convolution
+    assert report["rewrites"]["applied"] == {"thermometer_as_threshold_conv": ["thermometer"]}
+    assert report["ops"].get("CONV_2D", 0) == 2
     assert "FULLY_CONNECTED" not in report["ops"]
     assert report["size_bytes"] <= 3 * 2**20
     assert report["parity"]["argmax_agreement"] == 1.0
