@@ -38,6 +38,7 @@ SPLITS = dataset.SPLITS
 LARA_PROTOCOLS = lara.PROTOCOLS
 GAIT_RECIPES = recipes.GAIT_RECIPES
 TARGETS = families.TARGETS
+PROTOCOLS = ("test", "verification")
 
 DATA_HELP = ("'synthetic' (default; options as synthetic:users=8,seconds=40), the Padova dataset root (gait models), "
              "a LARa folder or a .npz file of windows (tcnn / btcnn models), a CASIA-B folder (resnet50 / lresnet50).")
@@ -153,11 +154,31 @@ def train(name: str | None, data: str | tuple | None, epochs: int | None, batch_
 @click.argument("run_dir", type=click.Path())
 @click.option("--data", default=None, help="Evaluate on this data instead of the run's own (normalized with the "
                                            "run's stored statistics). " + DATA_HELP)
+@click.option("--protocol", type=click.Choice(PROTOCOLS), default=None,
+              help="'verification': enrol each person of --data on one recording, probe with the others, report EER "
+                   "and rank-1 (embedding runs; people need not be the training people; the default for them). "
+                   "'test': the run's own test measure (accuracy, pair accuracy).")
+@click.option("--json", "as_json", is_flag=True, help="With --protocol verification: print one JSON object.")
 @_user_errors
-def evaluate(run_dir: str, data: str | None) -> None:
-    """Reload RUN_DIR's model and measure its test accuracy again."""
+def evaluate(run_dir: str, data: str | None, protocol: str | None, as_json: bool) -> None:
+    """Reload RUN_DIR's model and measure its test accuracy again, or verify people with it."""
     config, metrics = runs.open_run(run_dir)
-    click.echo(families.REGISTRY[config.get("family", "gait")].evaluate(run_dir, config, metrics, data))
+    family = config.get("family", "gait")
+    protocol = protocol or ("verification" if family == datasets.VERIFY else "test")
+    if protocol == "verification":
+        result, dataset = families.evaluate_verification(run_dir, config, data)
+        if as_json:
+            click.echo(json.dumps({"run": str(run_dir), "model": config["model"], "data": dataset.source,
+                                   "synthetic": dataset.synthetic, "description": dataset.description, **result},
+                                  indent=2))
+        else:
+            click.echo(f"{config['model']}: {families.verification_line(result)} on {dataset.description}")
+        return
+    if as_json:
+        raise InputError("--json: evaluate prints JSON with --protocol verification only")
+    if family == datasets.VERIFY:
+        raise InputError(f"{run_dir}: an embedding run for verification; use --protocol verification")
+    click.echo(families.REGISTRY[family].evaluate(run_dir, config, metrics, data))
 
 
 def _names(ctx, param, value):

@@ -132,7 +132,19 @@ def _auth(config, shape):
                        f"{spectrogram.RATE_HZ:g} Hz)")}
 
 
-LAYOUTS = {"gait": _gait, "activity": _activity, "gei": _gei, "auth": _auth}
+def _verification(config, shape):
+    """A verification run's windows: the gait layout, or MM'19's spectrograms of the same 2 s windows."""
+    options = config.get("data_options") or {}
+    if options.get("representation") != "spectrogram":
+        return _gait(config, shape)
+    seconds = options.get("window_seconds", 2.0)
+    return {**_auth(config, shape), "window_seconds": seconds,
+            "layout": (f"input[0, f, k, 0]: a ({shape[0]}, {shape[1]}) spectrogram of {seconds:g} s of the "
+                       f"accelerometer at 50 Hz, the x, y and z axes' {shape[0] // 3} frequency bins stacked "
+                       f"vertically (x on top), {shape[1]} frames (data.verification: Hann window 32, hop 4)")}
+
+
+LAYOUTS = {"gait": _gait, "activity": _activity, "gei": _gei, "auth": _auth, "verification": _verification}
 
 
 def describe(name: str, model: tf.keras.Model, config: dict | None) -> dict:
@@ -141,14 +153,22 @@ def describe(name: str, model: tf.keras.Model, config: dict | None) -> dict:
     spec = models.get_spec(name)
     config = config or {}
     shape = tuple(int(v) for v in model.input_shape[1:])
-    contract = {"shape": [1, *shape], "dtype": "float32", **LAYOUTS[spec.family](config, shape)}
+    family = config.get("family", spec.family)  # a verification run of a siamese network reads 2 s windows
+    contract = {"shape": [1, *shape], "dtype": "float32", **LAYOUTS[family](config, shape)}
     if normalizer(config) is not None:
         contract["normalization"] = "in model"
         contract["normalization_folded"] = config["normalization"]
     else:
         contract["normalization"] = ("none: the model takes its input as it is" if config else
                                      "none: a fresh model with no training statistics (export a trained run)")
-    if spec.head == "embedding":
+    if family == "verification":
+        cosine = config.get("metric") == "cosine"
+        contract["labels"] = {"embedding_size": int(model.output_shape[-1]), "metric": config.get("metric"),
+                              "rule": ("enrol: keep the enrolment windows' embeddings; verify: the mean "
+                                       + ("cosine distance (1 - cos)" if cosine else "Euclidean distance")
+                                       + " of a probe's windows to them, accepted below a threshold chosen on "
+                                       "enrolment data (the run's metrics.json gives the EER threshold)")}
+    elif spec.head == "embedding":
         contract["labels"] = {"embedding_size": int(model.output_shape[-1]),
                               "distance_threshold": pairs.MARGIN / 2,
                               "rule": "same person when the Euclidean distance of two embeddings is below the "

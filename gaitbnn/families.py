@@ -22,6 +22,7 @@ from gaitbnn.models import recipes
 if TYPE_CHECKING:
     from gaitbnn.data.auth import AuthData
     from gaitbnn.data.dataset import Dataset
+    from gaitbnn.data.verification import VerificationData
 
 def normal_grid(shape: tuple, count: int, seed: int) -> np.ndarray:
     """Standard-normal inputs rounded to multiples of 1/8 (sums are exact, so signs agree; see fresh_model)."""
@@ -165,6 +166,59 @@ def _export_embedding(model, name, target, out, x, config=None):
             f"train loss over {len(result['train_losses'])} steps: {losses}; report {out}/{name}_train.json")
 
 
+# --- gait embeddings for open-set verification ---------------------------------------------------------------------
+
+AUGMENTATION_KEYS = ("rotation", "shift", "scale")
+
+
+def _train_verifier(name, settings, data_options, out, force):
+    from gaitbnn.training import metric  # lazy: TensorFlow loads only for the commands that train or export
+
+    dataset = datasets.load_family(datasets.VERIFY, settings["data"], settings["seed"],
+                                   models.get_spec(name).input_shape, data_options)
+    result = metric.train(name, dataset, out, settings.get("loss", metric.AM_SOFTMAX), settings["epochs"],
+                          settings["batch_size"], settings["learning_rate"], settings["seed"],
+                          {k: settings.get(k) for k in AUGMENTATION_KEYS}, force)
+    return result, f"{name}: {verification_line(result)} on {dataset.description}; run in {out}"
+
+
+def verification_line(result: dict) -> str:
+    """The protocol's headline figures in one line."""
+    return (f"EER {100 * result['eer']:.2f}% per window, {100 * result['eer_walk']:.2f}% per walk; rank-1 "
+            f"{100 * result['rank1']:.1f}% / {100 * result['rank1_walk']:.1f}% ({result['people']} unseen people, "
+            f"{result['genuine']:,} genuine and {result['impostor']:,} impostor window scores)")
+
+
+def verification_data(config: dict, data: str | None = None) -> VerificationData:
+    """The protocol's windows for a verification run: its own test people, or every person of another source
+    (``data``: its people need not be the training people), normalized with the run's statistics."""
+    options = dict(config.get("data_options") or {})
+    if data and str(data) != config["data"]:
+        options["train_share"] = 0.0  # people never seen in training: every one a test person
+    return datasets.load_family(datasets.VERIFY, data or config["data"], config["seed"], config["input_shape"], options,
+                                normalization=config.get("normalization"))
+
+
+def evaluate_verification(run_dir: str | Path, config: dict, data: str | None) -> tuple:
+    """(figures as a dict, the dataset) of ``gaitbnn evaluate RUN --protocol verification``."""
+    from gaitbnn.training import fit, metric  # lazy: TensorFlow loads only for the commands that train or export
+
+    if config.get("family") != datasets.VERIFY:
+        raise InputError(f"{run_dir}: a {config.get('family', 'gait')} run of {config['model']} (a classifier of its "
+                         "training people); the verification protocol needs an embedding run: train "
+                         "bipedalnet-embedding or idnet-embedding (gaitbnn train NAME) or reproduce verification")
+    dataset = verification_data(config, data)
+    if list(dataset.input_shape) != list(config["input_shape"]):
+        raise InputError(f"--data {data}: windows of shape {dataset.input_shape}, but the run's model takes "
+                         f"{tuple(config['input_shape'])}")
+    return metric.public(metric.score_run(fit.load_model(run_dir), dataset, config["loss"])), dataset
+
+
+def _evaluate_verifier(run_dir, config, metrics, data):
+    result, dataset = evaluate_verification(run_dir, config, data)
+    return f"{config['model']}: {verification_line(result)} on {dataset.description}"
+
+
 @dataclass(frozen=True)
 class Family:
     name: str
@@ -181,6 +235,7 @@ REGISTRY = {f.name: f for f in [
     Family(datasets.GEI, _train_classifier, _evaluate_classifier, _export_flatbuffer),
     Family(datasets.AUTH, _train_embedding, _evaluate_embedding, _export_embedding,
            targets=("arm64", "float", "train")),
+    Family(datasets.VERIFY, _train_verifier, _evaluate_verifier, _export_flatbuffer),
 ]}
 TARGETS = tuple(dict.fromkeys(t for f in REGISTRY.values() for t in f.targets))
 

@@ -11,7 +11,7 @@ from gaitbnn import data as datasets
 from gaitbnn import models
 
 DEFAULT_MODEL = {datasets.GAIT: "bipedalnet", datasets.ACTIVITY: "tcnn", datasets.GEI: "lresnet50",
-                 datasets.AUTH: "lenet4"}
+                 datasets.AUTH: "lenet4", datasets.VERIFY: "bipedalnet-embedding"}
 ATTACKER_SOURCES = ("ouisir",)  # read as the attackers' database (MM'19 Table 3): every sample is a test sample
 
 
@@ -28,7 +28,10 @@ def inspect(source: str, family: str | None = None, seed: int = 0, options: dict
         role = "attackers (MM'19 Table 3: every sample is an attack)"
     else:
         dataset = datasets.load_family(family, source, seed, models.get_spec(model).input_shape, options, warn=False)
-    if family == datasets.AUTH:
+    if family == datasets.VERIFY:
+        windows = {"train": int(len(dataset.y_train)), "enrolment": int(dataset.enrolment.sum()),
+                   "probe": int((~dataset.enrolment).sum())}
+    elif family == datasets.AUTH:
         windows = {"train": int(len(dataset.train)), "val": 0, "test": int(len(dataset.test))}
     else:
         windows = {part: int(len(getattr(dataset, f"y_{part}"))) for part in ("train", "val", "test")}

@@ -59,7 +59,8 @@ def test_sign_of_a_normalized_input_is_constant_but_the_thermometer_keeps_amplit
 
 def test_fully_binary_btcnn_is_six_binary_convolutions_in_at_most_3_mib(tmp_path):
     """btcnn-binary at the mbientlab default (100 x 30): conv1-4 and fc1-2 land in LceBconv2d, nothing else
-    holds weights but the small float output layer (and the thermometer's 4 thresholds), and the flatbuffer is at most 3 MiB (the tCNN's ~79 MiB)."""
+    holds weights but the small float output layer (and the thermometer's thresholds), and the flatbuffer is at
+    most 3 MiB (the tCNN's ~79 MiB)."""
     from gaitbnn import export, families
 
     model, x = families.fresh_model("btcnn-binary", seed=0, count=8)

@@ -13,20 +13,22 @@ if TYPE_CHECKING:
     from gaitbnn.data.auth import AuthData
     from gaitbnn.data.dataset import Dataset
 
-GAIT, ACTIVITY, GEI, AUTH = forms.GAIT, forms.ACTIVITY, forms.GEI, forms.AUTH
-FAMILY_NAMES = (GAIT, ACTIVITY, GEI, AUTH)
+GAIT, ACTIVITY, GEI, AUTH, VERIFY = forms.GAIT, forms.ACTIVITY, forms.GEI, forms.AUTH, forms.VERIFY
+FAMILY_NAMES = (GAIT, ACTIVITY, GEI, AUTH, VERIFY)
 AUTH_PREFIXES = forms.AUTH_PREFIXES
 # The options each family's loader takes (``load_family``), as they are stored in a run's config.json.
 OPTIONS = {GAIT: ("window_seconds", "split", "keep_duplicates", "train_stride_seconds"),
            ACTIVITY: ("window", "stride", "protocol"),
-           GEI: (), AUTH: ("split",)}
+           GEI: (), AUTH: ("split",),
+           VERIFY: ("train_share", "window_seconds", "train_stride_seconds", "test_stride_seconds", "representation")}
 
 
 def load_family(family: str | None, source: str = "synthetic", seed: int = 0, input_shape: tuple = None,
                 options: dict | None = None, warn: bool = True,
                 normalization: dict | None = None) -> Dataset | AuthData:
     """The dataset a model family trains on: gait walks (Padova), activity windows (LARa, .npz), GEIs (CASIA-B)
-    or accelerometer spectrograms (McGill, IDNet, ZJU-GaitAcc, OU-ISIR).
+    or accelerometer spectrograms (McGill, IDNet, ZJU-GaitAcc, OU-ISIR), or the verification protocol's windows
+    (OU-ISIR, Padova, synthetic: ``data.verification``).
 
     ``options`` (``OPTIONS``): ``window_seconds``, ``split`` and ``keep_duplicates`` for gait; ``window``,
     ``stride`` and ``protocol`` for activity; ``split`` for the siamese spectrograms. With ``warn``, each quirk
@@ -38,6 +40,11 @@ def load_family(family: str | None, source: str = "synthetic", seed: int = 0, in
         from gaitbnn.data import auth  # lazy: scipy.signal and each family's loader load only when it is read
 
         dataset = auth.load(source, seed=seed, split=options.get("split", "windows"), normalization=normalization)
+    elif family == VERIFY:
+        from gaitbnn.data import verification  # lazy: as below
+
+        dataset = verification.load(source, seed=seed, input_shape=input_shape, normalization=normalization,
+                                    **options)
     elif family == GEI:
         from gaitbnn.data import gei  # lazy: as above
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from gaitbnn.data import lara
 from gaitbnn.errors import InputError
 
-GAIT, ACTIVITY, GEI, AUTH = "gait", "activity", "gei", "auth"
+GAIT, ACTIVITY, GEI, AUTH, VERIFY = "gait", "activity", "gei", "auth", "verification"
 AUTH_PREFIXES = ("mcgill", "idnet", "zju", "ouisir")
 # form -> how a user writes it
 FORMS = {
@@ -25,10 +25,12 @@ FORMS = {
     **{prefix: f"{prefix}:PATH" for prefix in AUTH_PREFIXES},
 }
 FAMILY_FORMS = {GAIT: ("synthetic", "padova"), ACTIVITY: ("synthetic", "lara", "npz"), GEI: ("synthetic", "casia-b"),
-                AUTH: ("synthetic", *AUTH_PREFIXES)}
+                AUTH: ("synthetic", *AUTH_PREFIXES), VERIFY: ("synthetic", "padova", "ouisir")}
 FAMILY_MODELS = {GAIT: "gait models (bipedalnet, idnet)", ACTIVITY: "activity models (tcnn, btcnn)",
-                 GEI: "GEI models (resnet50, lresnet50)", AUTH: "siamese models (lenet4, vgg8, mobilenetv2)"}
-ONE_MODEL = {GAIT: "a gait model", ACTIVITY: "an activity model", GEI: "a GEI model", AUTH: "a siamese model"}
+                 GEI: "GEI models (resnet50, lresnet50)", AUTH: "siamese models (lenet4, vgg8, mobilenetv2)",
+                 VERIFY: "gait embeddings (bipedalnet-embedding, idnet-embedding)"}
+ONE_MODEL = {GAIT: "a gait model", ACTIVITY: "an activity model", GEI: "a GEI model", AUTH: "a siamese model",
+             VERIFY: "a gait embedding"}
 
 
 def form_of(source: str) -> str | None:

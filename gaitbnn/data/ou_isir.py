@@ -77,6 +77,17 @@ def read_walk(path: str | Path, problems: Problems | None = None) -> np.ndarray:
 
 def recordings(path: str | Path, problems: Problems | None = None) -> list:
     """Every walk under ``path``: accelerometer (m/s^2) recordings at 100 Hz, one person per ``ID<number>``."""
+    return _walks(path, problems, lambda table: table[:, 3:])
+
+
+def inertial_recordings(path: str | Path, problems: Problems | None = None) -> list:
+    """Every walk under ``path`` with both sensors, in the gait models' channel order (``recordings.CHANNELS``):
+    accelerometer x, y, z (m/s^2), then gyroscope x, y, z (rad/s), at 100 Hz."""
+    return _walks(path, problems, lambda table: np.concatenate([table[:, 3:], table[:, :3]], axis=1))
+
+
+def _walks(path, problems, channels):
+    """The walks under ``path``, ``channels`` choosing the columns of each file's (n, 6) table."""
     problems = collector(problems)
     root = dataset_root(path, "OU-ISIR inertial gait database", LAYOUT)
     files = sorted(f for f in root.rglob("*.csv") if PERSON.search(f.name))
@@ -88,7 +99,7 @@ def recordings(path: str | Path, problems: Problems | None = None) -> list:
                      "same walks: point it at one", str(root))
     out = []
     for f in files:
-        acc = read_walk(f, problems)[:, 3:]
+        signal = channels(read_walk(f, problems))
         out.append(Recording(f"ID{int(PERSON.search(f.name).group(1)):06d}", f.stem,
-                             np.arange(len(acc)) / RATE_HZ, acc, str(f)))
+                             np.arange(len(signal)) / RATE_HZ, signal, str(f)))
     return out

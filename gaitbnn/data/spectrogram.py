@@ -38,11 +38,14 @@ def frequencies(rate: float = RATE_HZ) -> np.ndarray:
     return np.fft.rfftfreq(NPERSEG, d=1.0 / rate)
 
 
-def spectrogram(segment: np.ndarray, rate: float = RATE_HZ) -> np.ndarray:
-    """(SEGMENT, 3) accelerometer readings -> (3 * BINS, FRAMES) log-power image, axes stacked vertically."""
+def spectrogram(segment: np.ndarray, rate: float = RATE_HZ, nperseg: int = NPERSEG, hop: int = HOP) -> np.ndarray:
+    """(SEGMENT, 3) accelerometer readings -> (3 * BINS, FRAMES) log-power image, axes stacked vertically.
+
+    ``nperseg`` and ``hop``: another Hann window and hop for shorter segments (the verification protocol's 2 s
+    windows, ``data.verification``); the image is then (3 * (nperseg // 2 + 1), (len - nperseg) // hop + 1)."""
     segment = np.asarray(segment, dtype=np.float64)
-    _, _, power = scipy_signal.spectrogram(segment, fs=rate, window="hann", nperseg=NPERSEG,
-                                           noverlap=NPERSEG - HOP, axis=0, mode="psd", detrend="constant")
+    _, _, power = scipy_signal.spectrogram(segment, fs=rate, window="hann", nperseg=nperseg,
+                                           noverlap=nperseg - hop, axis=0, mode="psd", detrend="constant")
     # scipy puts the frequency axis where the time axis was: (BINS, 3, FRAMES) -> stack the axes vertically
     return np.log1p(np.concatenate([power[:, axis, :] for axis in range(3)], axis=0)).astype(np.float32)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from gaitbnn import runs
 from gaitbnn.data.lara import PROTOCOLS as LARA_PROTOCOLS
 from gaitbnn.errors import InputError, lookup
-from gaitbnn.experiments.options import GAIT, RECIPE, Option, learning_rates, owners
+from gaitbnn.experiments.options import GAIT, RECIPE, Option, learning_rates, owners, share
 
 _CANDIDATES = (
     Path(__file__).resolve().parents[2] / "experiments",  # a source checkout (pip install -e .)
@@ -108,6 +108,13 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in [
                      "--pairs", "100",
                      "--attackers", "synthetic:users=3,sessions=1,seconds=11", "--transfer-from",
                      "synthetic:users=3,seconds=30")),
+    Experiment("verification", "Open-set verification of unseen people (OU-ISIR): binary and float gait embeddings",
+               "gaitbnn.experiments.verification", "verification_tables",
+               ("bipedalnet-embedding", "idnet-embedding", "lenet4"),
+               (Option("train_share", "Share of the people trained on (subject-disjoint, seeded); the rest are "
+                       "verified.  Default: both 0.7 and 0.2 (the published settings).", parse=share),),
+               tiny=("--data", "synthetic:users=10,seconds=8", "--epochs", "1", "--train-share", "0.6",
+                     "--models", "bipedalnet-embedding")),
 ]}
 
 

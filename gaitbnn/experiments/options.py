@@ -50,6 +50,17 @@ def owners(text: str) -> str | int:
     return int(text)
 
 
+def share(text: str) -> float:
+    """'0.7' -> 0.7: a share of the people strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a number: give a share of the people such as 0.7") from None
+    if not 0 < value < 1:
+        raise ValueError(f"'{text}': give a share of the people between 0 and 1, such as 0.7")
+    return value
+
+
 SPLIT = Option("split", "'windows' (the paper's 80/20 of windows) or 'walks' (whole walks held out per person).",
                choices=SPLITS, default="windows")
 KEEP_DUPLICATES = Option("keep_duplicates", "Keep recordings the dataset files under two users.", flag=True)

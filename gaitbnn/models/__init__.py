@@ -3,8 +3,8 @@
 The registry's names are read from ``models.registry`` on first use, so that ``models.recipes`` (plain
 settings) can be imported without TensorFlow (the CLI's start-up).
 """
-_REGISTRY_NAMES = ("ACTIVITY", "AUTH", "GAIT", "GEI", "build", "count_flops", "count_layer_params", "count_params",
-                   "describe", "get_spec", "names", "reference_counts")
+_REGISTRY_NAMES = ("ACTIVITY", "AUTH", "GAIT", "GEI", "VERIFY", "build", "count_flops", "count_layer_params",
+                   "count_params", "describe", "get_spec", "names", "reference_counts")
 
 
 def __getattr__(name: str) -> object:

@@ -42,13 +42,11 @@ from gaitbnn.models.blocks import BINARY, BINARY_WEIGHTS, batch_norm, dense_as_c
 
 INPUT_SHAPE = (6, 98, 1)
 CLASSES = 38
+EMBEDDING = 64  # bipedalnet-embedding's output size (issue 28)
 
 
-def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, logit_norm: bool = False,
-               float_ends: bool = False, name: str = "bipedalnet") -> tf.keras.Model:
-    """BiPedalNet per Table 1; ``classes`` is 38 in the paper. ``logit_norm``: see ``bipedalnet_scaled_logits``;
-    ``float_ends``: see ``bipedalnet_float_ends``."""
-    inputs = tf.keras.Input(shape=input_shape, name="signal")
+def body(inputs: tf.Tensor, float_ends: bool = False) -> tf.Tensor:
+    """Table 1 up to the class layer: conv1 .. dense1 (32) and its BatchNorm, the 32 values the last layer signs."""
     first = dict(half_precision(), use_bias=False) if float_ends else BINARY_WEIGHTS  # BatchNorm follows: no bias
     x = lq.layers.QuantConv2D(32, (3, 3), padding="same", name="conv1", **first)(inputs)
     x = tf.keras.layers.MaxPooling2D((2, 2), name="pool1")(x)
@@ -58,7 +56,15 @@ def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, logi
     x = lq.layers.QuantConv2D(64, (1, 3), padding="valid", name="conv3", **BINARY)(x)
     x = batch_norm("bn3")(x)
     x = dense_as_conv(x, 32, BINARY, name="dense1")
-    x = batch_norm("bn4")(x)
+    return batch_norm("bn4")(x)
+
+
+def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, logit_norm: bool = False,
+               float_ends: bool = False, name: str = "bipedalnet") -> tf.keras.Model:
+    """BiPedalNet per Table 1; ``classes`` is 38 in the paper. ``logit_norm``: see ``bipedalnet_scaled_logits``;
+    ``float_ends``: see ``bipedalnet_float_ends``."""
+    inputs = tf.keras.Input(shape=input_shape, name="signal")
+    x = body(inputs, float_ends)
     x = dense_as_conv(x, classes, half_precision() if float_ends else BINARY, name="dense2")
     if logit_norm:
         x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, name="logits_bn")(x)
@@ -90,3 +96,16 @@ def bipedalnet_float_ends(*, input_shape: tuple = INPUT_SHAPE, classes: int = CL
     On long real walks (phone-gait-10-fast) this is what closed most of the gap (docs/bipedalnet.md).
     """
     return bipedalnet(input_shape=input_shape, classes=classes, float_ends=True, name="bipedalnet-float-ends")
+
+
+def bipedalnet_embedding(*, input_shape: tuple = INPUT_SHAPE, classes: int = EMBEDDING) -> tf.keras.Model:
+    """BiPedalNet's body (Table 1, conv1 .. dense1 and bn4) with the class layer replaced by an embedding of
+    ``classes`` (64) values, for open-set verification (issue 28, ``authentication.verification``).
+
+    The embedding layer reads bn4's 32 real values with real weights (float16, 33 x 64 x 2 bytes) and a bias:
+    a sign before it, as Table 1's class layer takes, would make every embedding a function of a 32-bit code,
+    and distances between people steps of one bit. conv2, conv3 and dense1 stay binary (``LceBconv2d``).
+    """
+    inputs = tf.keras.Input(shape=input_shape, name="signal")
+    x = dense_as_conv(body(inputs), classes, half_precision(), name="embedding")
+    return tf.keras.Model(inputs, tf.keras.layers.Flatten(name="flatten")(x), name="bipedalnet_embedding")

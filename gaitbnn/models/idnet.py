@@ -53,10 +53,12 @@ from gaitbnn.models.blocks import BINARY, BINARY_WEIGHTS, FLOAT, OFF_THE_SHELF, 
 INPUT_SHAPE = (6, 200, 1)
 CLASSES = 38
 DENSE_UNITS = 58
+EMBEDDING = 64  # idnet-embedding's output size, bipedalnet-embedding's (issue 28)
 
 
-def _idnet(input_shape, classes, binary, name, first=None, rest=None):
-    """IDNet's layers; ``binary``: BatchNorm instead of ReLU; ``first``/``rest``: the layers' quantization."""
+def _idnet(input_shape, classes, binary, name, first=None, rest=None, embedding=False):
+    """IDNet's layers; ``binary``: BatchNorm instead of ReLU; ``first``/``rest``: the layers' quantization;
+    ``embedding``: a linear embedding of ``classes`` values instead of the softmax layer."""
     first = first or (BINARY_WEIGHTS if binary else FLOAT)
     rest = rest or (BINARY if binary else FLOAT)
 
@@ -73,6 +75,9 @@ def _idnet(input_shape, classes, binary, name, first=None, rest=None):
     x = activation(x, 2)
     x = dense_as_conv(x, DENSE_UNITS, rest, name="dense1")
     x = activation(x, 3)
+    if embedding:
+        x = dense_as_conv(x, classes, FLOAT, name="embedding")  # linear: the embedding, compared by distance
+        return tf.keras.Model(inputs, tf.keras.layers.Flatten(name="flatten")(x), name=name)
     x = dense_as_conv(x, classes, rest, name="dense2")
     x = tf.keras.layers.Flatten(name="flatten")(x)
     outputs = tf.keras.layers.Activation("softmax", name="softmax")(x)
@@ -93,3 +98,9 @@ def idnet_offtheshelf(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSE
 def idnet_binary(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
     """IDNet binarized as BNNs are built (extra row): real first-layer input, BatchNorm before every sign."""
     return _idnet(input_shape, classes, binary=True, name="idnet_binary")
+
+
+def idnet_embedding(*, input_shape: tuple = INPUT_SHAPE, classes: int = EMBEDDING) -> tf.keras.Model:
+    """Float IDNet's body (conv1, conv2, dense1 58 with ReLU) with the softmax layer replaced by a linear
+    embedding of ``classes`` (64) values: the float baseline of open-set verification (issue 28)."""
+    return _idnet(input_shape, classes, binary=False, name="idnet_embedding", embedding=True)

@@ -22,6 +22,12 @@ LRESNET = dict(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=10)
 # MM'19: batch 20 pairs (the phones' setting); optimizer, learning rate and epochs are this project's.
 SIAMESE = dict(optimizer="adam", learning_rate=1e-3, batch_size=20, epochs=30)
 
+# Open-set verification (issue 28): a metric loss over the training people ("am_softmax", an additive-margin
+# softmax, or MM'19's "contrastive"), Adam with cosine decay, the best gait recipe's overlapping windows and
+# augmentation (``data.verification``, ``training.metric``).
+VERIFICATION = dict(optimizer="adam", learning_rate=1e-3, batch_size=64, epochs=30, loss="am_softmax",
+                    rotation=0.3, shift=0.1, scale=0.1)
+
 # Gait identification, the binary models' gap to float (issue 16, docs/bipedalnet.md "Closing the gap"). ``paper`` is
 # BiPedalNet Sec. 2.3 as above; ``best`` adds what the ablation (``GAIT_ABLATION``) kept. Keys:
 # ``train_stride_seconds`` cuts overlapping training windows (``data.dataset``); ``rotation`` (radians),

@@ -23,6 +23,7 @@ GAIT = "gait"  # Padova-style walks, identification (BiPedalNet, IDNet)
 ACTIVITY = "activity"  # LARa-style windows, activity classes and attributes (tCNN, BtCNN)
 GEI = "gei"  # gait energy images (CASIA-B), identification (ResNet-50, L-ResNet-50)
 AUTH = "auth"  # accelerometer spectrograms, siamese embedding networks for authentication (MM'19)
+VERIFY = "verification"  # gait windows, embeddings for open-set verification of unseen people (issue 28)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,13 @@ _SPECS = {
               ("lenet4-binary", _embeddings.lenet4_binary, _embeddings.EMBEDDING,
                "MM'19 LeNet4, binarized (this project)", "LeNet4 with binary conv2, conv3 and embedding layer", 3),
           )),
+        ModelSpec("bipedalnet-embedding", _bipedalnet.bipedalnet_embedding, _bipedalnet.INPUT_SHAPE,
+                  _bipedalnet.EMBEDDING, "BiPedalNet Table 1 body, class layer replaced by an embedding (this project)",
+                  "binary gait embedding for open-set verification", VERIFY, "embedding", dict(recipes.VERIFICATION),
+                  binary_ops=3),
+        ModelSpec("idnet-embedding", _idnet.idnet_embedding, _idnet.INPUT_SHAPE, _idnet.EMBEDDING,
+                  "IDNet body, softmax layer replaced by an embedding (this project)",
+                  "float gait embedding for open-set verification", VERIFY, "embedding", dict(recipes.VERIFICATION)),
     ]
 }
 
