@@ -11,7 +11,7 @@ comma := ,
 EXTRAS := test$(if $(GPU),$(comma)gpu)
 EPOCHS ?=
 
-.PHONY: venv lint test test-all check-wheels reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese bench \
+.PHONY: venv lint test test-all check-wheels reproduce-bipedalnet reproduce-btcnn reproduce-lresnet reproduce-siamese reproduce-verification bench \
 	aarch64 bench-aarch64 clean
 
 venv: $(VENV)/.installed
@@ -58,6 +58,11 @@ reproduce-lresnet: venv
 reproduce-siamese: venv
 	$(BIN)/gaitbnn reproduce siamese --data $(DATA) $(if $(ATTACKERS),--attackers $(ATTACKERS)) \
 		$(if $(TRANSFER),--transfer-from $(TRANSFER)) $(if $(EPOCHS),--epochs $(EPOCHS))
+
+# Open-set verification (docs/verification.md): make reproduce-verification DATA=ouisir:PATH [TRAIN_SHARE=0.7]
+reproduce-verification: venv
+	$(BIN)/gaitbnn reproduce verification --data $(DATA) $(if $(TRAIN_SHARE),--train-share $(TRAIN_SHARE)) \
+		$(if $(EPOCHS),--epochs $(EPOCHS))
 
 # Any other registered experiment (gaitbnn reproduce --help): make reproduce-NAME [DATA=...] [EPOCHS=N] [ARGS="..."]
 reproduce-%: venv

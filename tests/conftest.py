@@ -51,6 +51,8 @@ SLOW = {
     "test_activity_training.py::test_cli_trains_a_btcnn_on_a_npz_and_evaluates_it",
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[btcnn]",
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[bipedalnet]",
+    "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[verification]",
+    f"{REGISTRY_EXPORT}[idnet-embedding]",  # bipedalnet-embedding, the binary one, stays in make test
     "test_resume_and_scale.py::test_rerun_from_config_gives_the_same_metrics",
     *(f"{REGISTRY_EXPORT}[{name}]" for name in ("lresnet50", "lresnet50-binary", "resnet50", "resnet50-zero-gamma")),
     *(f"test_registry.py::test_model_row_matches_the_snapshot[{name}]"  # each builds its ImageNet configuration

@@ -138,6 +138,17 @@ CASES = [
     # interrupted reproductions
     ("reproduce-steps-of-other-settings", lambda t, r: ["reproduce", "siamese", "--out", _steps_of(t, {"seed": 9})],
      "holds steps of a reproduction with other settings", 1),
+    # open-set verification (issue 28)
+    ("verify-one-recording-per-person", lambda t, r: ["train", "bipedalnet-embedding", "--data",
+                                                      f"ouisir:{_ouisir_people(t, 6, walks=1)}", "--epochs", 1,
+                                                      "--out", "{tmp}/out"], "every person has one recording", 1),
+    ("verify-too-few-people", lambda t, r: ["train", "bipedalnet-embedding", "--data",
+                                            f"ouisir:{_ouisir_people(t, 3)}", "--epochs", 1, "--out", "{tmp}/out"],
+     "the protocol needs at least 4", 1),
+    ("verify-a-classifier-run", lambda t, r: ["evaluate", r, "--protocol", "verification"],
+     "the verification protocol needs an embedding run", 1),
+    ("verify-share-out-of-range", lambda t, r: ["reproduce", "verification", "--train-share", "1.5", "--out",
+                                                "{tmp}/out"], "between 0 and 1", 2),
     # output folders that cannot be written
     ("out-under-a-file", lambda t, r: ["train", "bipedalnet", "--data", TINY, "--epochs", 1, "--out", t / "file" / "o"],
      "cannot write the output folder", 1),
@@ -175,6 +186,13 @@ def _ouisir_cols(tmp, cols):
     path = write_ouisir(tmp / "ou" / "T0_ID000001_Walk1.csv", 600)
     path.write_text(path.read_text().replace("cols: 6", f"cols: {cols}"))
     return path.parent
+
+
+def _ouisir_people(tmp, people, walks=2):
+    for p in range(1, people + 1):
+        for w in range(1, walks + 1):
+            write_ouisir(tmp / "ou" / f"T0_ID{p:06d}_Walk{w}.csv", 520, seed=10 * p + w)
+    return tmp / "ou"
 
 
 def _casia_near_empty(tmp):
