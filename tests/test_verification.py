@@ -157,3 +157,14 @@ def test_ouisir_real_walks_read_with_both_sensors():
     assert set(data.test_walk[data.enrolment]) == {f"{p}/T0_{p}_Walk1" for p in data.test_people}
     gravity = np.linalg.norm(data.normalization["mean"][:3])  # mean accelerometer: gravity, m/s^2
     assert 8.0 < gravity < 11.0
+
+
+def test_binary_embedding_exports_to_at_most_48_kib_with_its_binary_convolutions(tmp_path):
+    from gaitbnn import export, families
+
+    model, x = families.fresh_model("bipedalnet-embedding", seed=0, count=16)
+    report = export.export(model, "bipedalnet-embedding", "arm64", tmp_path, x)
+    assert report["size_bytes"] <= 48 * 1024
+    assert report["ops"]["LceBconv2d"] == 3  # conv2, conv3, dense1; the embedding layer reads bn4's real values
+    assert report["parity"]["max_abs_diff"] < 1e-4
+    assert report["input"]["labels"]["embedding_size"] == 64
