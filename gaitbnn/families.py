@@ -35,11 +35,12 @@ def unit_grid(shape: tuple, count: int, seed: int) -> np.ndarray:
     return (np.random.default_rng(seed).integers(0, 9, size=(count, *shape)) / 8).astype(np.float32)
 
 
-def run_dataset(config: dict, data: str | None = None) -> Dataset | AuthData:
+def run_dataset(config: dict, data: str | None = None, overrides: dict | None = None) -> Dataset | AuthData:
     """The data a run was trained on (or ``data`` instead), windowed, split and normalized as the run was:
-    with the normalization stored in its ``config.json``, never statistics of other data."""
+    with the normalization stored in its ``config.json``, never statistics of other data. ``overrides``: data
+    options that differ from the run's (a verification run on other people: ``verification_data``)."""
     options = dict(config.get("data_options")
-                   or {"window_seconds": config.get("normalization", {}).get("window_seconds")})
+                   or {"window_seconds": config.get("normalization", {}).get("window_seconds")}, **(overrides or {}))
     if config.get("family") == datasets.ACTIVITY:
         options.setdefault("protocol", "majority")  # runs made before --lara-protocol windowed this way
     dataset = datasets.load_family(config.get("family", datasets.GAIT), data or config["data"], config["seed"],
@@ -192,11 +193,8 @@ def verification_line(result: dict) -> str:
 def verification_data(config: dict, data: str | None = None) -> VerificationData:
     """The protocol's windows for a verification run: its own test people, or every person of another source
     (``data``: its people need not be the training people), normalized with the run's statistics."""
-    options = dict(config.get("data_options") or {})
-    if data and str(data) != config["data"]:
-        options["train_share"] = 0.0  # people never seen in training: every one a test person
-    return datasets.load_family(datasets.VERIFY, data or config["data"], config["seed"], config["input_shape"], options,
-                                normalization=config.get("normalization"))
+    other_people = data and str(data) != config["data"]
+    return run_dataset(config, data, {"train_share": 0.0} if other_people else None)  # every one a test person
 
 
 def evaluate_verification(run_dir: str | Path, config: dict, data: str | None) -> tuple:
@@ -208,9 +206,6 @@ def evaluate_verification(run_dir: str | Path, config: dict, data: str | None) -
                          "training people); the verification protocol needs an embedding run: train "
                          "bipedalnet-embedding or idnet-embedding (gaitbnn train NAME) or reproduce verification")
     dataset = verification_data(config, data)
-    if list(dataset.input_shape) != list(config["input_shape"]):
-        raise InputError(f"--data {data}: windows of shape {dataset.input_shape}, but the run's model takes "
-                         f"{tuple(config['input_shape'])}")
     return metric.public(metric.score_run(fit.load_model(run_dir), dataset, config["loss"])), dataset
 
 
