@@ -70,7 +70,8 @@ def plot_history(history_csv: str | Path, png_path: str | Path, title: str) -> N
                 ax.plot(epochs, [float("nan") if v is None else v for v in values], label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
-        ax.legend()
+        if ax.lines:  # an embedding run has no accuracy panel to label
+            ax.legend()
     fig.suptitle(textwrap.fill(title, 110), fontsize=9)
     fig.tight_layout()
     with atomic_path(png_path) as tmp:

@@ -53,6 +53,7 @@ SLOW = {
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[bipedalnet]",
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[verification]",
     f"{REGISTRY_EXPORT}[idnet-embedding]",  # bipedalnet-embedding, the binary one, stays in make test
+    f"{REGISTRY_EXPORT}[bipedalnet-float-ends-embedding]",  # test_verification exports it in make test
     "test_resume_and_scale.py::test_rerun_from_config_gives_the_same_metrics",
     *(f"{REGISTRY_EXPORT}[{name}]" for name in ("lresnet50", "lresnet50-binary", "resnet50", "resnet50-zero-gamma")),
     *(f"test_registry.py::test_model_row_matches_the_snapshot[{name}]"  # each builds its ImageNet configuration

@@ -159,11 +159,12 @@ def test_ouisir_real_walks_read_with_both_sensors():
     assert 8.0 < gravity < 11.0
 
 
-def test_binary_embedding_exports_to_at_most_48_kib_with_its_binary_convolutions(tmp_path):
+@pytest.mark.parametrize("name", ["bipedalnet-embedding", "bipedalnet-float-ends-embedding"])
+def test_binary_embedding_exports_to_at_most_48_kib_with_its_binary_convolutions(tmp_path, name):
     from gaitbnn import export, families
 
-    model, x = families.fresh_model("bipedalnet-embedding", seed=0, count=16)
-    report = export.export(model, "bipedalnet-embedding", "arm64", tmp_path, x)
+    model, x = families.fresh_model(name, seed=0, count=16)
+    report = export.export(model, name, "arm64", tmp_path, x)
     assert report["size_bytes"] <= 48 * 1024
     assert report["ops"]["LceBconv2d"] == 3  # conv2, conv3, dense1; the embedding layer reads bn4's real values
     assert report["parity"]["max_abs_diff"] < 1e-4
@@ -187,3 +188,35 @@ def test_embedding_parity_allows_a_few_sign_ties_only(beyond, cosine, passes):
             export.check_parity(result)
     with pytest.raises(export.ParityError):  # a classifier keeps the strict rule
         export.check_parity({**result, "model": "bipedalnet", "parity": {**parity, "max_abs_diff": 0.09}})
+
+
+def test_float_ends_embedding_is_table_1_body_with_a_real_valued_first_layer():
+    """The variant changes conv1's weights from +-1 to float16 values, nothing else: same layers, same counts."""
+    from gaitbnn import models
+
+    table1, variant = (models.build(n, (6, 98, 1), 64) for n in ("bipedalnet-embedding",
+                                                                  "bipedalnet-float-ends-embedding"))
+    assert [(layer.name, layer.count_params()) for layer in table1.layers] == \
+        [(layer.name, layer.count_params()) for layer in variant.layers]
+    quantizer = {name: [layer.get_config().get("kernel_quantizer") for layer in m.layers if layer.name == "conv1"][0]
+                 for name, m in (("table1", table1), ("variant", variant))}
+    assert quantizer["table1"]["class_name"] == "SteSign"
+    assert quantizer["variant"]["class_name"].endswith("HalfPrecision")
+    conv1 = variant.get_layer("conv1")
+    conv1.set_weights([np.full_like(w, 0.3) for w in conv1.get_weights()])  # real weights stay real
+    assert np.allclose(conv1.kernel_quantizer(conv1.kernel).numpy(), 0.3, atol=1e-3)  # +-1 would be 1
+
+
+def test_reproduction_rows_keep_their_own_epochs_unless_epochs_is_given():
+    from gaitbnn.experiments import load_config
+    from gaitbnn.experiments.verification import CONFIG, plan_rows
+
+    plan = load_config(CONFIG)["plan"]
+    real = {"epochs": 30, "reduced": False}
+    own = {(r["model"], r["loss"]): r["epochs"] for r in plan_rows(plan, real, None)}
+    assert own[("bipedalnet-float-ends-embedding", "am_softmax")] == 120
+    assert own[("idnet-embedding", "am_softmax")] == 120  # binary and float trained alike, per loss
+    assert own[("lenet4", "contrastive")] == 20
+    assert {r["epochs"] for r in plan_rows(plan, {**real, "epochs": 3}, 3)} == {3}
+    assert {r["epochs"] for r in plan_rows(plan, {"epochs": 8, "reduced": True}, None)} == {8}
+    assert [r["model"] for r in plan_rows(plan, {**real, "models": ["lenet4"]}, None)] == ["lenet4"]

@@ -110,7 +110,7 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in [
                      "synthetic:users=3,seconds=30")),
     Experiment("verification", "Open-set verification of unseen people (OU-ISIR): binary and float gait embeddings",
                "gaitbnn.experiments.verification", "verification_tables",
-               ("bipedalnet-embedding", "idnet-embedding", "lenet4"),
+               ("bipedalnet-embedding", "bipedalnet-float-ends-embedding", "idnet-embedding", "lenet4"),
                (Option("train_share", "Share of the people trained on (subject-disjoint, seeded); the rest are "
                        "verified.  Default: both 0.7 and 0.2 (the published settings).", parse=share),),
                tiny=("--data", "synthetic:users=10,seconds=8", "--epochs", "1", "--train-share", "0.6",
