@@ -116,9 +116,9 @@ def bipedalnet_embedding(*, input_shape: tuple = INPUT_SHAPE, classes: int = EMB
 def bipedalnet_float_ends_embedding(*, input_shape: tuple = INPUT_SHAPE, classes: int = EMBEDDING) -> tf.keras.Model:
     """``bipedalnet-float-ends``' body with the embedding layer (issue 28): ``bipedalnet_embedding`` whose conv1
     learns real (float16) weights instead of +-1, as BNNs usually keep the first layer; its last layer, the
-    embedding, is real already. On the phone conv1 was a float convolution before: same ops, same 47.5 KiB
-    arm64 file and instructions. On OU-ISIR it brings the binary embedding's EER within 1.6x of float
-    ``idnet-embedding``'s, where Table 1's body stays at 2.4x (docs/verification.md).
+    embedding, is real already. On the phone conv1 was a float convolution before: same ops, the same 47.4 KiB
+    arm64 file and instructions. On OU-ISIR it gains most at short schedules and with few training people
+    (20%: 1.15x float ``idnet-embedding``'s walk EER, Table 1's body 1.46x; docs/verification.md).
     """
     return bipedalnet_embedding(input_shape=input_shape, classes=classes, float_first=True,
                                 name="bipedalnet-float-ends-embedding")
