@@ -129,6 +129,22 @@ def test_binary_embedding_learns_to_verify_unseen_synthetic_people(verification_
     assert (verification_run / "det.png").stat().st_size > 0
 
 
+def test_run_keeps_the_scores_its_det_curves_are_drawn_from(verification_run):
+    """The reproduction's combined DET plot reads them instead of re-scoring the run."""
+    from gaitbnn.experiments.verification import _walk_curve
+    from gaitbnn.training.metric import SCORES_FILE
+
+    metrics = json.loads((verification_run / "metrics.json").read_text())
+    curves = scores.load_curves(verification_run / SCORES_FILE)
+    assert set(curves) == {"window", "walk"}
+    assert (len(curves["walk"]["genuine"]), len(curves["walk"]["impostor"])) == \
+        (metrics["genuine_walk"], metrics["impostor_walk"])
+    assert len(curves["window"]["genuine"]) == metrics["genuine"]
+    rates = scores.error_rates(curves["walk"]["genuine"], curves["walk"]["impostor"])
+    assert rates["eer"] == pytest.approx(metrics["eer_walk"])
+    assert np.array_equal(_walk_curve(verification_run, "am_softmax")["impostor"], curves["walk"]["impostor"])
+
+
 def test_evaluate_protocol_verification_json_on_other_people(verification_run):
     """Another synthetic population (other seed): every person is new, and the keys the issue names are there."""
     other = "synthetic:users=6,seconds=10,seed=9"

@@ -144,3 +144,17 @@ def det_plot(curves: dict, path: str, title: str) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110)
     plt.close(figure)
+
+
+def save_curves(curves: dict, path: str) -> None:
+    """``evaluate``'s ``curves`` (genuine and impostor scores per window and per walk) as one ``.npz``."""
+    arrays = {f"{key}_{side}": np.asarray(c[side]) for key, c in curves.items() for side in ("genuine", "impostor")}
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def load_curves(path: str) -> dict:
+    """The curves ``save_curves`` wrote: ``{key: {"genuine", "impostor"}}``."""
+    with np.load(path) as arrays:
+        keys = sorted({name.rsplit("_", 1)[0] for name in arrays.files})
+        return {key: {side: arrays[f"{key}_{side}"] for side in ("genuine", "impostor")} for key in keys}

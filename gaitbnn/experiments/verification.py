@@ -17,7 +17,7 @@ from gaitbnn import families, models, runs
 from gaitbnn.authentication import verification as scores
 from gaitbnn.data import verification as protocol_data
 from gaitbnn.experiments import Report, load_config, merge_settings, train_or_reuse
-from gaitbnn.experiments.bipedalnet_ablation import exported, instructions_cell
+from gaitbnn.experiments.exported_runs import exported, instructions_cell
 from gaitbnn.models import recipes
 from gaitbnn.progress import Progress
 from gaitbnn.reports import ReportWriter
@@ -122,6 +122,9 @@ def reproduce(settings: dict) -> Report:
 
 
 def _walk_curve(run_dir, loss) -> dict:
+    """The run's per-walk DET scores: as its training wrote them, or (a run from before that) re-scored."""
+    if (run_dir / metric.SCORES_FILE).exists():
+        return scores.load_curves(run_dir / metric.SCORES_FILE)["walk"]
     config, _ = runs.open_run(run_dir)
     result = metric.score_run(fit.load_model(run_dir), families.verification_data(config), loss)
     return result["curves"]["walk"]

@@ -36,6 +36,7 @@ LOSSES = (AM_SOFTMAX, CONTRASTIVE)
 AM_SCALE, AM_MARGIN = 30.0, 0.35
 METRIC_OF = {AM_SOFTMAX: verification.COSINE, CONTRASTIVE: verification.EUCLIDEAN}
 DET_FILE = "det.png"
+SCORES_FILE = "scores.npz"  # the DET curves' genuine and impostor scores, per window and per walk
 
 
 @tf.keras.utils.register_keras_serializable(package="gaitbnn")
@@ -147,6 +148,7 @@ def train(name: str, data: VerificationData, out: str | Path, loss: str = AM_SOF
     run.training_done(f"{name} ({loss}): {data.description}")
     result = score_run(embedding, data, loss)
     verification.det_plot(result["curves"], run.out / DET_FILE, f"{name} ({loss}), unseen people")
+    verification.save_curves(result["curves"], run.out / SCORES_FILE)
     return run.finish({"model": name, "data": data.source, "synthetic": data.synthetic,
                        "data_description": data.description, "loss": loss, **public(result),
                        "train_windows": int(len(data.y_train)), "train_people": len(data.train_people),
