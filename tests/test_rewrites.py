@@ -44,6 +44,23 @@ def thermometer_net(consumer=BINARY):
     return tf.keras.Model(inputs, tf.keras.layers.Dense(5, activation="softmax")(x))
 
 
+def narrow_net(channels=20, binary_first=False):
+    """A float (or binary) convolution with ``channels`` filters, its BatchNorm and max-pool, then a binary
+    convolution with one-padding, as in lenet4-binary (20) and idnet-binary."""
+    inputs_ = tf.keras.Input((12, 16, 1))
+    x = inputs_
+    if binary_first:
+        x = lq.layers.QuantConv2D(32, 3, padding="same", name="conv0", **BINARY_WEIGHTS)(x)
+    x = lq.layers.QuantConv2D(channels, 3, padding="same", name="conv1",
+                              **(BINARY if binary_first else dict(kernel_initializer="he_normal")))(x)
+    x = batch_norm("bn1")(x)
+    x = tf.keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = lq.layers.QuantConv2D(24, 3, padding="same", pad_values=1.0, name="conv2", **BINARY)(x)
+    x = batch_norm("bn2")(x)
+    x = tf.keras.layers.Flatten()(x)
+    return tf.keras.Model(inputs_, tf.keras.layers.Dense(5, activation="softmax")(x))
+
+
 def inputs(shape, count=48, seed=1):
     return (np.round(np.random.default_rng(seed).normal(size=(count, *shape)) * 8) / 8).astype(np.float32)
 
@@ -111,6 +128,37 @@ def test_a_thermometer_read_by_a_float_layer_is_kept():
     float_reader = dict(BINARY_WEIGHTS)  # binary weights, real input: it reads the +-1 code itself
     model = thermometer_net(float_reader)
     assert rewrites.applied(model)["thermometer_as_threshold_conv"] == [] and rewrites.for_phone(model) is model
+
+
+def test_fill_binary_words_quantizes_whole_words_with_outputs_unchanged():
+    """20 channels become 32: a PADV2 of +1, and conv2's 12 new input channels (6 weighted +1, 6 -1) add 0."""
+    x = inputs((12, 16, 1))
+    model = trained_statistics(narrow_net(), x)
+    assert rewrites.applied(model)["fill_binary_words"] == ["bn1"]
+    rewritten = rewrites.for_phone(model, ("fill_binary_words",))
+    assert rewritten.get_layer("conv2").kernel.shape == (3, 3, 32, 24)
+    after, before = check_exact(model, x, "fill_binary_words")
+    assert "PADV2" not in before and after.get("PADV2") == 1 and after.get("LceQuantize") == 1
+    runtime = aarch64.available()
+    if runtime is None:
+        pytest.skip(aarch64.missing_reason())
+    plain = aarch64.run(export.convert(model, "arm64"), x[:2], runtime=runtime, op_invokes=1)
+    filled = aarch64.run(export.convert(rewritten, "arm64"), x[:2], runtime=runtime, op_invokes=1)
+    parity = export.compare_outputs(plain.outputs[0], filled.outputs[0])  # LCE's float output transform rounds
+    assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity  # with its word count
+    assert filled.instructions_by_op_type()["LceQuantize"] < plain.instructions_by_op_type()["LceQuantize"] / 5
+
+
+@pytest.mark.parametrize("channels", [21, 32, 64])
+def test_fill_binary_words_only_for_an_even_channel_count_short_of_a_word(channels):
+    """21: an odd number of new channels cannot cancel; 32 and 64 fill their words already."""
+    assert rewrites.word_fills(narrow_net(channels)) == {}
+
+
+def test_fill_binary_words_leaves_a_binary_convolution_output_alone():
+    """LCE writes a binary convolution's output as bits itself: there is no LceQuantize to spare."""
+    assert rewrites.word_fills(narrow_net(binary_first=True)) == {}
+    assert rewrites.word_fills(narrow_net()) == {"bn1": ("conv2", 12)}
 
 
 def test_unknown_rewrite_is_refused():
