@@ -32,6 +32,14 @@ result and checks it against the original model (parity on x86 and, where built,
   which starts from the word count, can round the last bit differently: export's parity check judges the
   file, as for every rewrite). Where: lenet4-binary's conv1_bn -> pool1 -> conv2; idnet-binary's bn1 ->
   pool1 -> conv2, once ``pool_after_batch_norm`` has moved bn1.
+* ``deep_binary_conv_writes_floats``: LCE's aarch64 kernel accumulates in 16 bits when a binary
+  convolution's depth (kernel height x width x input channels) + 512 < 2^16, and otherwise in 32 bits, where
+  it has NEON code for float and int8 outputs but not for bitpacked ones: a deep binary convolution whose
+  BatchNorm feeds another binary layer, which LCE fuses into one writing bits, runs on portable C++
+  (btcnn-binary's fc1, depth 161,280: 15.6M instructions for 20.6M binary multiply-accumulates). A
+  ``maximum(x, -3.4e38)`` after the BatchNorm (the identity on every finite value, and sign-preserving)
+  keeps LCE from fusing: the convolution writes floats with the BatchNorm folded into its output transform,
+  and a separate ``LceQuantize`` (128 values) bitpacks them.
 """
 from __future__ import annotations
 
@@ -41,8 +49,12 @@ import tensorflow as tf
 
 from gaitbnn.models.blocks import Thermometer
 
-REWRITES = ("pool_after_batch_norm", "depthwise_first_conv", "thermometer_as_threshold_conv", "fill_binary_words")
+REWRITES = ("pool_after_batch_norm", "depthwise_first_conv", "thermometer_as_threshold_conv", "fill_binary_words",
+            "deep_binary_conv_writes_floats")
+LATE = ("fill_binary_words", "deep_binary_conv_writes_floats")  # read the layer order the others leave
 WORD_BITS = 32  # LCE bitpacks this many channels into a word
+SHORT_ACCUMULATOR_DEPTH = (1 << 16) - 512  # LCE's aarch64 bconv accumulates in 16 bits below this depth
+LOWEST_FLOAT = -3.4e38  # maximum(x, LOWEST_FLOAT) is x for every finite float32 x
 MAX_DEPTHWISE_TAPS = 9
 
 
@@ -119,16 +131,36 @@ def word_fills(model: tf.keras.Model) -> dict:
     return fills
 
 
-class FilledBatchNorm(tf.keras.layers.Layer):
-    """A BatchNorm whose output gets ``extra`` more channels of the constant +1 (``fill_binary_words``)."""
+def deep_binary_convs(model: tf.keras.Model) -> list:
+    """Names of the BatchNorms after a binary convolution of depth ``SHORT_ACCUMULATOR_DEPTH`` or more, read
+    only by layers that binarize their input (LCE would fuse them into a convolution writing bits)."""
+    names = []
+    for layer in model.layers:
+        if not isinstance(layer, tf.keras.layers.BatchNormalization) or len(layer.inbound_nodes) != 1:
+            continue
+        conv, readers = _inbound(layer)[0], _consumers(model, layer)
+        if (_binary_conv(conv) and conv.kernel_size[0] * conv.kernel_size[1] * conv.input_shape[-1]
+                >= SHORT_ACCUMULATOR_DEPTH and readers and all(_binarizes_input(r) for r in readers)):
+            names.append(layer.name)
+    return names
 
-    def __init__(self, batch_norm: dict, extra: int, **options):
+
+class BatchNormForLce(tf.keras.layers.Layer):
+    """A BatchNorm, then ``extra`` more channels of the constant +1 (``fill_binary_words``) and / or
+    ``maximum(x, LOWEST_FLOAT)`` (``deep_binary_conv_writes_floats``): the same values for the next binary layer."""
+
+    def __init__(self, batch_norm: dict, extra: int = 0, keep_floats: bool = False, **options):
         super().__init__(**options)
         self.batch_norm = tf.keras.layers.BatchNormalization.from_config(batch_norm)
-        self.extra = extra
+        self.extra, self.keep_floats = extra, keep_floats
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
-        return tf.pad(self.batch_norm(x), [[0, 0]] * (len(x.shape) - 1) + [[0, self.extra]], constant_values=1.0)
+        x = self.batch_norm(x)
+        if self.keep_floats:
+            x = tf.maximum(x, np.float32(LOWEST_FLOAT))
+        if self.extra:
+            x = tf.pad(x, [[0, 0]] * (len(x.shape) - 1) + [[0, self.extra]], constant_values=1.0)
+        return x
 
 
 def _filled_kernel(kernel: np.ndarray, extra: int) -> np.ndarray:
@@ -162,7 +194,7 @@ def _kernel(conv: tf.keras.layers.Layer) -> tf.Tensor:
 
 def for_phone(model: tf.keras.Model, rewrites: tuple = REWRITES) -> tf.keras.Model:
     """``model`` with ``rewrites`` applied (``REWRITES``: all): same weights and outputs, cheaper ops.
-    ``fill_binary_words`` goes last: it reads the layer order the others leave (a BatchNorm moved before its
+    The ``LATE`` ones go last: they read the layer order the others leave (a BatchNorm moved before its
     max-pool now follows the convolution whose floats LCE quantizes)."""
     unknown = set(rewrites) - set(REWRITES)
     if unknown:
@@ -173,7 +205,9 @@ def for_phone(model: tf.keras.Model, rewrites: tuple = REWRITES) -> tf.keras.Mod
     coded = set(thermometers(model)) if "thermometer_as_threshold_conv" in rewrites else set()
     if swapped or depthwise or coded:
         model = _relaid(model, swapped, depthwise, coded)
-    return _filled(model, word_fills(model)) if "fill_binary_words" in rewrites else model
+    fills = word_fills(model) if "fill_binary_words" in rewrites else {}
+    floats = set(deep_binary_convs(model)) if "deep_binary_conv_writes_floats" in rewrites else set()
+    return _after_batch_norms(model, fills, floats)
 
 
 def _relaid(model: tf.keras.Model, swapped: dict, depthwise: set, coded: set) -> tf.keras.Model:
@@ -199,21 +233,23 @@ def _relaid(model: tf.keras.Model, swapped: dict, depthwise: set, coded: set) ->
     return rewritten
 
 
-def _filled(model: tf.keras.Model, fills: dict) -> tf.keras.Model:
-    """``fill_binary_words`` at ``fills`` (``word_fills``)."""
-    if not fills:
+def _after_batch_norms(model: tf.keras.Model, fills: dict, floats: set) -> tf.keras.Model:
+    """The ``LATE`` rewrites: ``fill_binary_words`` at ``fills`` (``word_fills``), ``deep_binary_conv_writes_floats``
+    at the BatchNorms ``floats`` (``deep_binary_convs``)."""
+    if not fills and not floats:
         return model
     filled = dict(fills.values())
 
     def clone(layer: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
-        if layer.name in fills:
-            return FilledBatchNorm(layer.get_config(), fills[layer.name][1], name=layer.name)
+        if layer.name in fills or layer.name in floats:
+            return BatchNormForLce(layer.get_config(), fills.get(layer.name, (None, 0))[1], layer.name in floats,
+                                   name=layer.name)
         return layer.__class__.from_config(layer.get_config())
 
     rewritten = tf.keras.models.clone_model(model, clone_function=clone)
     for layer in rewritten.layers:
         original = model.get_layer(layer.name)
-        if layer.name in fills:
+        if isinstance(layer, BatchNormForLce):
             layer.batch_norm.set_weights(original.get_weights())
         elif layer.name in filled:
             kernel, *rest = original.get_weights()
@@ -225,8 +261,9 @@ def _filled(model: tf.keras.Model, fills: dict) -> tf.keras.Model:
 
 def applied(model: tf.keras.Model) -> dict:
     """Where each rewrite applies in ``model``: {rewrite: [layer names]} (empty lists where none does);
-    ``fill_binary_words`` in the model the other rewrites leave."""
-    others = tuple(r for r in REWRITES if r != "fill_binary_words")
+    the ``LATE`` ones in the model the others leave."""
+    relaid = for_phone(model, tuple(r for r in REWRITES if r not in LATE))
     return {"pool_after_batch_norm": sorted(pool_after_batch_norm_pairs(model)),
             "depthwise_first_conv": first_convs(model), "thermometer_as_threshold_conv": thermometers(model),
-            "fill_binary_words": sorted(word_fills(for_phone(model, others)))}
+            "fill_binary_words": sorted(word_fills(relaid)),
+            "deep_binary_conv_writes_floats": deep_binary_convs(relaid)}

@@ -161,6 +161,36 @@ def test_fill_binary_words_leaves_a_binary_convolution_output_alone():
     assert rewrites.word_fills(narrow_net()) == {"bn1": ("conv2", 12)}
 
 
+def deep_net(depth_channels=64):
+    """A binary convolution over a whole 32 x 32 map (depth 32 * 32 * channels) whose BatchNorm a binary layer
+    reads, as btcnn-binary's fc1 (depth 161,280)."""
+    inputs_ = tf.keras.Input((32, 32, depth_channels))
+    x = lq.layers.QuantConv2D(16, 32, name="dense1", **BINARY)(inputs_)
+    x = batch_norm("bn1")(x)
+    x = lq.layers.QuantConv2D(8, 1, name="dense2", **BINARY)(x)
+    return tf.keras.Model(inputs_, tf.keras.layers.Flatten()(batch_norm("bn2")(x)))
+
+
+def test_deep_binary_conv_writes_floats_on_neon_with_outputs_unchanged():
+    """Depth 65,536: LCE accumulates in 32 bits and, writing bits, would run portable C++ for dense1."""
+    x = inputs((32, 32, 64), count=8)
+    model = trained_statistics(deep_net(), x)
+    assert rewrites.applied(model)["deep_binary_conv_writes_floats"] == ["bn1"]
+    assert rewrites.applied(deep_net(48))["deep_binary_conv_writes_floats"] == []  # 49,152: 16-bit sums
+    after, before = check_exact(model, x, "deep_binary_conv_writes_floats")
+    assert "MAXIMUM" not in before and before.get("LceQuantize") == 1  # dense1 writes bits for dense2
+    assert after.get("MAXIMUM") == 1 and after.get("LceQuantize") == 2  # dense1 writes floats, quantized apart
+    runtime = aarch64.available()
+    if runtime is None:
+        pytest.skip(aarch64.missing_reason())
+    rewritten = rewrites.for_phone(model, ("deep_binary_conv_writes_floats",))
+    plain = aarch64.run(export.convert(model, "arm64"), x[:2], runtime=runtime)
+    floats = aarch64.run(export.convert(rewritten, "arm64"), x[:2], runtime=runtime)
+    parity = export.compare_outputs(plain.outputs[0], floats.outputs[0])
+    assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity
+    assert floats.instructions_per_inference < 0.5 * plain.instructions_per_inference
+
+
 def test_unknown_rewrite_is_refused():
     with pytest.raises(ValueError, match="unknown rewrites"):
         rewrites.for_phone(pooled_bn_net(), ("fold_everything",))

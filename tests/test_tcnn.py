@@ -67,7 +67,8 @@ def test_fully_binary_btcnn_is_six_binary_convolutions_in_at_most_3_mib(tmp_path
     report = export.export(model, "btcnn-binary", "arm64", tmp_path, x)
     assert report["ops"]["LceBconv2d"] == 6
     # float convolutions: the 1x1 output layer (128 x 8) and the thermometer as a 1x1 threshold convolution
-    assert report["rewrites"]["applied"] == {"thermometer_as_threshold_conv": ["thermometer"]}
+    assert report["rewrites"]["applied"] == {"thermometer_as_threshold_conv": ["thermometer"],
+                                             "deep_binary_conv_writes_floats": ["fc1_bn"]}  # depth 161,280
     assert report["ops"].get("CONV_2D", 0) == 2
     assert "FULLY_CONNECTED" not in report["ops"]
     assert report["size_bytes"] <= 3 * 2**20
