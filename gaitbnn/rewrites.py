@@ -210,27 +210,36 @@ def for_phone(model: tf.keras.Model, rewrites: tuple = REWRITES) -> tf.keras.Mod
     return _after_batch_norms(model, fills, floats)
 
 
-def _relaid(model: tf.keras.Model, swapped: dict, depthwise: set, coded: set) -> tf.keras.Model:
-    """The first three rewrites: swapped pairs trade places, depthwise and threshold convolutions replace theirs."""
+def _rebuilt(model: tf.keras.Model, replace: dict, weights: dict) -> tf.keras.Model:
+    """``model`` cloned with ``replace[name](layer)`` for the named layers (the others copied), then each new
+    layer given ``weights[name](original layer)`` (by default the original's weights)."""
     def clone(layer: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
-        if layer.name in depthwise:
-            return _depthwise(layer)
-        if layer.name in coded:
-            return _threshold_conv(layer)
-        source = model.get_layer(swapped.get(layer.name, layer.name))  # a swapped pair trades places
-        return source.__class__.from_config(source.get_config())
+        make = replace.get(layer.name)
+        return make(layer) if make else layer.__class__.from_config(layer.get_config())
 
     rewritten = tf.keras.models.clone_model(model, clone_function=clone)
     for layer in rewritten.layers:
         original = model.get_layer(layer.name)
-        if layer.name in depthwise:
-            kernel = _kernel(original)  # (h, w, 1, filters): the depthwise layout with one multiplier per filter
-            layer.set_weights([kernel.numpy(), *([original.bias.numpy()] if original.use_bias else [])])
-        elif layer.name in coded:
-            layer.set_weights([np.ones((1, 1, 1, original.levels), np.float32), -_thresholds(original.levels).numpy()])
-        else:
-            layer.set_weights(original.get_weights())
+        layer.set_weights(weights[layer.name](original) if layer.name in weights else original.get_weights())
     return rewritten
+
+
+def _relaid(model: tf.keras.Model, swapped: dict, depthwise: set, coded: set) -> tf.keras.Model:
+    """The first three rewrites: swapped pairs trade places, depthwise and threshold convolutions replace theirs."""
+    def trade(layer: tf.keras.layers.Layer) -> tf.keras.layers.Layer:  # a swapped pair trades places
+        source = model.get_layer(swapped[layer.name])
+        return source.__class__.from_config(source.get_config())
+
+    def depthwise_weights(conv: tf.keras.layers.Layer) -> list:  # (h, w, 1, filters): one multiplier per filter
+        return [_kernel(conv).numpy(), *([conv.bias.numpy()] if conv.use_bias else [])]
+
+    def threshold_weights(thermometer: tf.keras.layers.Layer) -> list:
+        return [np.ones((1, 1, 1, thermometer.levels), np.float32), -_thresholds(thermometer.levels).numpy()]
+
+    replace = {**{name: trade for name in swapped}, **{name: _depthwise for name in depthwise},
+               **{name: _threshold_conv for name in coded}}
+    weights = {**{name: depthwise_weights for name in depthwise}, **{name: threshold_weights for name in coded}}
+    return _rebuilt(model, replace, weights)
 
 
 def _after_batch_norms(model: tf.keras.Model, fills: dict, floats: set) -> tf.keras.Model:
@@ -238,25 +247,17 @@ def _after_batch_norms(model: tf.keras.Model, fills: dict, floats: set) -> tf.ke
     at the BatchNorms ``floats`` (``deep_binary_convs``)."""
     if not fills and not floats:
         return model
-    filled = dict(fills.values())
 
-    def clone(layer: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
-        if layer.name in fills or layer.name in floats:
-            return BatchNormForLce(layer.get_config(), fills.get(layer.name, (None, 0))[1], layer.name in floats,
-                                   name=layer.name)
-        return layer.__class__.from_config(layer.get_config())
+    def for_lce(bn: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
+        return BatchNormForLce(bn.get_config(), fills.get(bn.name, (None, 0))[1], bn.name in floats, name=bn.name)
 
-    rewritten = tf.keras.models.clone_model(model, clone_function=clone)
-    for layer in rewritten.layers:
-        original = model.get_layer(layer.name)
-        if isinstance(layer, BatchNormForLce):
-            layer.batch_norm.set_weights(original.get_weights())
-        elif layer.name in filled:
-            kernel, *rest = original.get_weights()
-            layer.set_weights([_filled_kernel(kernel, filled[layer.name]), *rest])
-        else:
-            layer.set_weights(original.get_weights())
-    return rewritten
+    def filled_weights(conv: tf.keras.layers.Layer) -> list:
+        kernel, *rest = conv.get_weights()
+        return [_filled_kernel(kernel, extra[conv.name]), *rest]
+
+    extra = dict(fills.values())  # convolution: its new input channels
+    # a wrapped BatchNorm's weights are its inner BatchNorm's, in the same order: the default copy fits
+    return _rebuilt(model, dict.fromkeys(set(fills) | floats, for_lce), dict.fromkeys(extra, filled_weights))
 
 
 def applied(model: tf.keras.Model) -> dict:

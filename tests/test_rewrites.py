@@ -76,6 +76,17 @@ def check_exact(model, x, rewrite):
     return tflite_file.op_counts(flatbuffer), tflite_file.op_counts(export.convert(model, "arm64"))
 
 
+def on_aarch64(model, rewritten, x, **options):
+    """Both models' files on the aarch64 runtime (skips without it): their runs, outputs within 1e-5."""
+    runtime = aarch64.available()
+    if runtime is None:
+        pytest.skip(aarch64.missing_reason())
+    plain, after = (aarch64.run(export.convert(m, "arm64"), x, runtime=runtime, **options) for m in (model, rewritten))
+    parity = export.compare_outputs(plain.outputs[0], after.outputs[0])  # LCE's float output transform can
+    assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity  # round a last bit
+    return plain, after
+
+
 def test_pool_after_batch_norm_pools_bitpacked_words_with_outputs_unchanged():
     x = inputs((6, 24, 1))
     model = trained_statistics(pooled_bn_net(), x)
@@ -139,13 +150,7 @@ def test_fill_binary_words_quantizes_whole_words_with_outputs_unchanged():
     assert rewritten.get_layer("conv2").kernel.shape == (3, 3, 32, 24)
     after, before = check_exact(model, x, "fill_binary_words")
     assert "PADV2" not in before and after.get("PADV2") == 1 and after.get("LceQuantize") == 1
-    runtime = aarch64.available()
-    if runtime is None:
-        pytest.skip(aarch64.missing_reason())
-    plain = aarch64.run(export.convert(model, "arm64"), x[:2], runtime=runtime, op_invokes=1)
-    filled = aarch64.run(export.convert(rewritten, "arm64"), x[:2], runtime=runtime, op_invokes=1)
-    parity = export.compare_outputs(plain.outputs[0], filled.outputs[0])  # LCE's float output transform rounds
-    assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity  # with its word count
+    plain, filled = on_aarch64(model, rewritten, x[:2], op_invokes=1)
     assert filled.instructions_by_op_type()["LceQuantize"] < plain.instructions_by_op_type()["LceQuantize"] / 5
 
 
@@ -180,14 +185,7 @@ def test_deep_binary_conv_writes_floats_on_neon_with_outputs_unchanged():
     after, before = check_exact(model, x, "deep_binary_conv_writes_floats")
     assert "MAXIMUM" not in before and before.get("LceQuantize") == 1  # dense1 writes bits for dense2
     assert after.get("MAXIMUM") == 1 and after.get("LceQuantize") == 2  # dense1 writes floats, quantized apart
-    runtime = aarch64.available()
-    if runtime is None:
-        pytest.skip(aarch64.missing_reason())
-    rewritten = rewrites.for_phone(model, ("deep_binary_conv_writes_floats",))
-    plain = aarch64.run(export.convert(model, "arm64"), x[:2], runtime=runtime)
-    floats = aarch64.run(export.convert(rewritten, "arm64"), x[:2], runtime=runtime)
-    parity = export.compare_outputs(plain.outputs[0], floats.outputs[0])
-    assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity
+    plain, floats = on_aarch64(model, rewrites.for_phone(model, ("deep_binary_conv_writes_floats",)), x[:2])
     assert floats.instructions_per_inference < 0.5 * plain.instructions_per_inference
 
 
