@@ -44,20 +44,24 @@ def thermometer_net(consumer=BINARY):
     return tf.keras.Model(inputs, tf.keras.layers.Dense(5, activation="softmax")(x))
 
 
-def narrow_net(channels=20, binary_first=False):
+def narrow_net(channels=20, binary_first=False, shared=False):
     """A float (or binary) convolution with ``channels`` filters, its BatchNorm and max-pool, then a binary
-    convolution with one-padding, as in lenet4-binary (20) and idnet-binary."""
+    convolution with one-padding, as in lenet4-binary (20) and idnet-binary. ``shared``: the convolution's
+    output is read by the dense layer too (so it cannot write the filling channels itself)."""
     inputs_ = tf.keras.Input((12, 16, 1))
     x = inputs_
     if binary_first:
         x = lq.layers.QuantConv2D(32, 3, padding="same", name="conv0", **BINARY_WEIGHTS)(x)
     x = lq.layers.QuantConv2D(channels, 3, padding="same", name="conv1",
                               **(BINARY if binary_first else dict(kernel_initializer="he_normal")))(x)
+    conv1 = x
     x = batch_norm("bn1")(x)
     x = tf.keras.layers.MaxPooling2D(2, name="pool1")(x)
     x = lq.layers.QuantConv2D(24, 3, padding="same", pad_values=1.0, name="conv2", **BINARY)(x)
     x = batch_norm("bn2")(x)
     x = tf.keras.layers.Flatten()(x)
+    if shared:
+        x = tf.keras.layers.Concatenate()([x, tf.keras.layers.GlobalAveragePooling2D(name="mean")(conv1)])
     return tf.keras.Model(inputs_, tf.keras.layers.Dense(5, activation="softmax")(x))
 
 
@@ -142,16 +146,29 @@ def test_a_thermometer_read_by_a_float_layer_is_kept():
 
 
 def test_fill_binary_words_quantizes_whole_words_with_outputs_unchanged():
-    """20 channels become 32: a PADV2 of +1, and conv2's 12 new input channels (6 weighted +1, 6 -1) add 0."""
+    """20 channels become 32: conv1 writes 12 more channels of 0 (zero filters; sign(0) is +1), and conv2's 12
+    new input channels (6 weighted +1, 6 -1) add 0."""
     x = inputs((12, 16, 1))
     model = trained_statistics(narrow_net(), x)
     assert rewrites.applied(model)["fill_binary_words"] == ["bn1"]
     rewritten = rewrites.for_phone(model, ("fill_binary_words",))
+    assert rewritten.get_layer("conv1").kernel.shape == (3, 3, 1, 32)
+    assert rewritten.get_layer("conv2").kernel.shape == (3, 3, 32, 24)
+    after, before = check_exact(model, x, "fill_binary_words")
+    assert not {"PADV2", "PAD"} & set(after) and after.get("LceQuantize") == 1
+    plain, filled = on_aarch64(model, rewritten, x[:2], op_invokes=1)
+    assert filled.instructions_by_op_type()["LceQuantize"] < plain.instructions_by_op_type()["LceQuantize"] / 5
+
+
+def test_fill_binary_words_pads_where_the_float_layer_has_other_readers():
+    """conv1's output read elsewhere too: its BatchNorm's output gets 12 channels of +1 (a PADV2) instead."""
+    x = inputs((12, 16, 1))
+    model = trained_statistics(narrow_net(shared=True), x)
+    rewritten = rewrites.for_phone(model, ("fill_binary_words",))
+    assert rewritten.get_layer("conv1").kernel.shape == (3, 3, 1, 20)
     assert rewritten.get_layer("conv2").kernel.shape == (3, 3, 32, 24)
     after, before = check_exact(model, x, "fill_binary_words")
     assert "PADV2" not in before and after.get("PADV2") == 1 and after.get("LceQuantize") == 1
-    plain, filled = on_aarch64(model, rewritten, x[:2], op_invokes=1)
-    assert filled.instructions_by_op_type()["LceQuantize"] < plain.instructions_by_op_type()["LceQuantize"] / 5
 
 
 @pytest.mark.parametrize("channels", [21, 32, 64])
