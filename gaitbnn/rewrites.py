@@ -253,11 +253,10 @@ def _after_batch_norms(model: tf.keras.Model, fills: dict, floats: set) -> tf.ke
     if not fills and not floats:
         return model
 
-    wide = widenable_convs(model, fills)  # these BatchNorms get their filling channels from the convolution
+    wide = widenable_convs(model, fills)  # BatchNorm: the float convolution that writes its filling channels
+    widened = {conv: fills[bn][1] for bn, conv in wide.items()}  # convolution: its new (zero) filters
 
     def for_lce(bn: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
-        if bn.name in wide and bn.name not in floats:
-            return bn.__class__.from_config(bn.get_config())
         padded = 0 if bn.name in wide else fills.get(bn.name, (None, 0))[1]
         return BatchNormForLce(bn.get_config(), padded, bn.name in floats, name=bn.name)
 
@@ -265,18 +264,35 @@ def _after_batch_norms(model: tf.keras.Model, fills: dict, floats: set) -> tf.ke
         kernel, *rest = conv.get_weights()
         return [_filled_kernel(kernel, extra[conv.name]), *rest]
 
+    def wider(conv: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
+        return tf.keras.layers.Conv2D(conv.filters + widened[conv.name], conv.kernel_size, strides=conv.strides,
+                                      padding=conv.padding, dilation_rate=conv.dilation_rate,
+                                      use_bias=conv.use_bias, dtype=conv.dtype_policy, name=conv.name)
+
+    def wider_weights(conv: tf.keras.layers.Layer) -> list:  # the new filters: zero kernels and biases
+        zeros = np.zeros(widened[conv.name], np.float32)
+        kernel = _kernel(conv).numpy()
+        return [np.concatenate([kernel, np.broadcast_to(zeros, (*kernel.shape[:3], len(zeros)))], axis=3),
+                *([np.concatenate([conv.bias.numpy(), zeros])] if conv.use_bias else [])]
+
+    def identity_on_zeros(bn: tf.keras.layers.Layer) -> list:  # the new channels' 0 stays 0
+        pads = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
+        extra_channels = fills[bn.name][1]
+        return [np.concatenate([w.numpy(), np.full(extra_channels, pads[w.name.split("/")[-1].split(":")[0]],
+                                                    np.float32)]) for w in bn.weights]
+
     extra = dict(fills.values())  # convolution: its new input channels
-    widened = {conv: fills[bn][1] for bn, conv in widenable_convs(model, fills).items()}  # conv: its new filters
-    replace = {**dict.fromkeys(set(fills) | floats, for_lce), **dict.fromkeys(widened, _wider_conv(widened))}
-    weights = {**dict.fromkeys(extra, filled_weights), **dict.fromkeys(widened, _wider_conv_weights(widened)),
-               **{bn: _wider_batch_norm_weights(fills[bn][1]) for bn in widenable_convs(model, fills)}}
+    wrapped = (set(fills) - set(wide)) | floats  # a widened convolution's BatchNorm stays a plain one
+    replace = {**dict.fromkeys(wrapped, for_lce), **dict.fromkeys(widened, wider)}
     # a wrapped BatchNorm's weights are its inner BatchNorm's, in the same order: the default copy fits
+    weights = {**dict.fromkeys(extra, filled_weights), **dict.fromkeys(widened, wider_weights),
+               **dict.fromkeys(wide, identity_on_zeros)}
     return _rebuilt(model, replace, weights)
 
 
 def widenable_convs(model: tf.keras.Model, fills: dict) -> dict:
     """{BatchNorm name: float convolution name} of the ``fills`` whose BatchNorm reads a float convolution
-    (groups 1) that nothing else reads: there the convolution writes the filling channels itself."""
+    (groups 1, no activation) that nothing else reads: there the convolution writes the filling channels."""
     convs = {}
     for bn in fills:
         conv = _inbound(model.get_layer(bn))[0]
@@ -285,33 +301,6 @@ def widenable_convs(model: tf.keras.Model, fills: dict) -> dict:
                 and len(_consumers(model, conv)) == 1 and conv.activation is tf.keras.activations.linear):
             convs[bn] = conv.name
     return convs
-
-
-def _wider_conv(widened: dict):
-    def make(conv: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
-        return tf.keras.layers.Conv2D(conv.filters + widened[conv.name], conv.kernel_size, strides=conv.strides,
-                                      padding=conv.padding, dilation_rate=conv.dilation_rate,
-                                      use_bias=conv.use_bias, dtype=conv.dtype_policy, name=conv.name)
-    return make
-
-
-def _wider_conv_weights(widened: dict):
-    def weights(conv: tf.keras.layers.Layer) -> list:  # the new filters: zero kernels and biases
-        extra = widened[conv.name]
-        kernel = _kernel(conv).numpy()
-        new = [np.concatenate([kernel, np.zeros((*kernel.shape[:3], extra), kernel.dtype)], axis=3)]
-        if conv.use_bias:
-            new.append(np.concatenate([conv.bias.numpy(), np.zeros(extra, np.float32)]))
-        return new
-    return weights
-
-
-def _wider_batch_norm_weights(extra: int):
-    def weights(bn: tf.keras.layers.Layer) -> list:  # the identity on the new channels' zeros: 0 stays 0
-        pads = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
-        return [np.concatenate([w.numpy(), np.full(extra, pads[w.name.split("/")[-1].split(":")[0]], np.float32)])
-                for w in bn.weights]
-    return weights
 
 
 def applied(model: tf.keras.Model) -> dict:
