@@ -45,6 +45,19 @@ result and checks it against the original model (parity on x86 and, where built,
   ``maximum(x, -3.4e38)`` after the BatchNorm (the identity on every finite value, and sign-preserving)
   keeps LCE from fusing: the convolution writes floats with the BatchNorm folded into its output transform,
   and a separate ``LceQuantize`` (128 values) bitpacks them.
+* ``first_conv_on_sample_pairs``: TFLite's float convolution copies each output position's receptive field
+  (im2col) before its GEMM, and for a 1xK kernel on one channel that copy dominates (IDNet's 1x10 conv1 on
+  6 x 200: 363,024 instructions at 32 filters, about 150k of them fixed cost at every filter count). Read as
+  pairs of samples (a free ``RESHAPE`` of (H, W, 1) to (H, W/2, 2)), the same convolution is one with 2F filters
+  of 1 x (K//2 + 1) taps over the pairs: filter (o, f) computes output o of each pair, its taps the original
+  K in their place and zeros elsewhere (a product with 0 adds exactly 0), and a second ``RESHAPE`` lays the
+  (H, W', 2F) result out as (H, 2W', F) again: half the positions to copy for 20% more multiply-adds
+  (304,392 instructions). The per-channel layers after the convolution (BatchNorm, ReLU) run before that
+  reshape, their parameters tiled over the pair, so TFLite still folds them into the convolution. For even K
+  the pairs give W - K outputs, one fewer than W - K + 1: applied only where a 1xP 'valid' max-pool drops the
+  last one anyway (IDNet's pool1 on 191). Pairs measured cheapest among 2, 4, 5 and 10 samples (1x10@32:
+  304,392, 322,172, 315,005, 375,200): idnet-binary 924,152 -> 866,363 instructions. Where: idnet-binary's
+  conv1 (and float IDNet's, exported for arm64).
 """
 from __future__ import annotations
 
@@ -55,8 +68,9 @@ import tensorflow as tf
 from gaitbnn.models.blocks import Thermometer
 
 REWRITES = ("pool_after_batch_norm", "depthwise_first_conv", "thermometer_as_threshold_conv", "fill_binary_words",
-            "deep_binary_conv_writes_floats")
+            "deep_binary_conv_writes_floats", "first_conv_on_sample_pairs")
 LATE = ("fill_binary_words", "deep_binary_conv_writes_floats")  # read the layer order the others leave
+LAST = "first_conv_on_sample_pairs"  # reads the filters fill_binary_words leaves
 WORD_BITS = 32  # LCE bitpacks this many channels into a word
 SHORT_ACCUMULATOR_DEPTH = (1 << 16) - 512  # LCE's aarch64 bconv accumulates in 16 bits below this depth
 LOWEST_FLOAT = -3.4e38  # maximum(x, LOWEST_FLOAT) is x for every finite float32 x
@@ -150,6 +164,86 @@ def deep_binary_convs(model: tf.keras.Model) -> list:
     return names
 
 
+def _per_channel(layer: tf.keras.layers.Layer) -> bool:
+    """A layer that maps each value alone, with one parameter set per channel: tiled over a pair, it is exact."""
+    if type(layer) is tf.keras.layers.BatchNormalization:
+        return list(layer.axis) == [len(layer.input_shape) - 1]
+    return type(layer) is tf.keras.layers.ReLU or (type(layer) is tf.keras.layers.Activation
+                                                   and layer.activation is tf.keras.activations.relu)
+
+
+def _drops_last_output(reader: tf.keras.layers.Layer, width: int) -> bool:
+    """``reader`` is a 1xP 'valid' max-pool of stride P that never reads position ``width - 1``."""
+    if type(reader) is not tf.keras.layers.MaxPooling2D or reader.padding != "valid":
+        return False
+    (rows, columns), strides = reader.pool_size, tuple(reader.strides)
+    return rows == 1 and strides == (1, columns) and width % columns != 0
+
+
+def sample_pair_convs(model: tf.keras.Model) -> dict:
+    """{convolution name: (names of the per-channel layers after it, the name of the layer reading them)} of each
+    float convolution with a 1xK kernel (K >= 2) on one channel of even width, stride 1, 'valid', no
+    activation, whose output passes through per-channel layers only (``_per_channel``) to one reader of one
+    input; for even K that reader is a max-pool that drops the last output (``_drops_last_output``)."""
+    found = {}
+    for conv in model.layers:
+        if not (type(conv) in (tf.keras.layers.Conv2D, lq.layers.QuantConv2D) and len(conv.input_shape) == 4
+                and conv.input_shape[-1] == 1 and conv.input_shape[2] % 2 == 0
+                and getattr(conv, "input_quantizer", None) is None and conv.kernel_size[0] == 1
+                and conv.kernel_size[1] >= 2 and tuple(conv.strides) == (1, 1)
+                and tuple(conv.dilation_rate) == (1, 1) and conv.groups == 1 and conv.padding == "valid"
+                and conv.activation is tf.keras.activations.linear and len(conv.inbound_nodes) == 1):
+            continue
+        chain, layer = [], conv
+        while True:
+            readers = _consumers(model, layer)
+            if len(readers) != 1 or len(readers[0].inbound_nodes) != 1 or isinstance(readers[0].input, list):
+                reader = None
+                break
+            reader = readers[0]
+            if not _per_channel(reader):
+                break
+            chain.append(reader.name)
+            layer = reader
+        if reader is not None and (conv.kernel_size[1] % 2 or _drops_last_output(reader, conv.output_shape[2])):
+            found[conv.name] = (chain, reader.name)
+    return found
+
+
+class OnSamplePairs(tf.keras.layers.Layer):
+    """``first_conv_on_sample_pairs``: the input (H, W, 1) read as (H, W/2, 2), then a convolution of ``filters``
+    (2F) filters of 1 x ``taps`` over the pairs."""
+
+    def __init__(self, filters: int, taps: int, use_bias: bool, **options):
+        super().__init__(**options)
+        self.conv = tf.keras.layers.Conv2D(filters, (1, taps), use_bias=use_bias, dtype=self.dtype_policy)
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return self.conv(tf.reshape(x, (-1, x.shape[1], x.shape[2] // 2, 2)))
+
+
+class FromSamplePairs(tf.keras.layers.Layer):
+    """``first_conv_on_sample_pairs``: (H, W', 2F) laid out as (H, 2W', F) again, then ``layer``."""
+
+    def __init__(self, layer: tf.keras.layers.Layer, **options):
+        super().__init__(**options)
+        self.layer = layer
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return self.layer(tf.reshape(x, (-1, x.shape[1], x.shape[2] * 2, x.shape[3] // 2)))
+
+
+def _pair_kernel(kernel: np.ndarray) -> np.ndarray:
+    """A (1, K, 1, F) kernel over samples as the (1, K//2 + 1, 2, 2F) kernel over sample pairs: filter (o, f)
+    computes filter f at output o of each pair, its tap j on sample o + j, zeros elsewhere."""
+    taps, filters = kernel.shape[1], kernel.shape[3]
+    pairs = np.zeros((taps // 2 + 1, 2, 2, filters), kernel.dtype)  # (pair, sample in it, output o, filter)
+    for o in (0, 1):
+        for j in range(taps):
+            pairs[(j + o) // 2, (j + o) % 2, o] = kernel[0, j, 0]
+    return pairs.reshape(1, taps // 2 + 1, 2, 2 * filters)
+
+
 class BatchNormForLce(tf.keras.layers.Layer):
     """A BatchNorm, then ``extra`` more channels of the constant +1 (``fill_binary_words``) and / or
     ``maximum(x, LOWEST_FLOAT)`` (``deep_binary_conv_writes_floats``): the same values for the next binary layer."""
@@ -212,7 +306,9 @@ def for_phone(model: tf.keras.Model, rewrites: tuple = REWRITES) -> tf.keras.Mod
         model = _relaid(model, swapped, depthwise, coded)
     fills = word_fills(model) if "fill_binary_words" in rewrites else {}
     floats = set(deep_binary_convs(model)) if "deep_binary_conv_writes_floats" in rewrites else set()
-    return _after_batch_norms(model, fills, floats)
+    model = _after_batch_norms(model, fills, floats)
+    pairs = sample_pair_convs(model) if LAST in rewrites else {}
+    return _on_sample_pairs(model, pairs) if pairs else model
 
 
 def _rebuilt(model: tf.keras.Model, replace: dict, weights: dict) -> tf.keras.Model:
@@ -290,6 +386,28 @@ def _after_batch_norms(model: tf.keras.Model, fills: dict, floats: set) -> tf.ke
     return _rebuilt(model, replace, weights)
 
 
+def _on_sample_pairs(model: tf.keras.Model, pairs: dict) -> tf.keras.Model:
+    """``first_conv_on_sample_pairs`` at ``pairs`` (``sample_pair_convs``)."""
+    chains = {layer: conv for conv, (chain, _) in pairs.items() for layer in chain}
+    readers = {reader for _, reader in pairs.values()}
+
+    def on_pairs(conv: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
+        return OnSamplePairs(2 * conv.filters, conv.kernel_size[1] // 2 + 1, conv.use_bias, dtype=conv.dtype_policy,
+                             name=conv.name)
+
+    def from_pairs(reader: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
+        return FromSamplePairs(reader.__class__.from_config(reader.get_config()), name=reader.name)
+
+    def pair_weights(conv: tf.keras.layers.Layer) -> list:
+        return [_pair_kernel(_kernel(conv).numpy()), *([np.tile(conv.bias.numpy(), 2)] if conv.use_bias else [])]
+
+    def tiled(layer: tf.keras.layers.Layer) -> list:  # per channel, the same for both outputs of a pair
+        return [np.tile(w, 2) for w in layer.get_weights()]
+
+    replace = {**dict.fromkeys(pairs, on_pairs), **dict.fromkeys(readers, from_pairs)}
+    return _rebuilt(model, replace, {**dict.fromkeys(pairs, pair_weights), **dict.fromkeys(chains, tiled)})
+
+
 def widenable_convs(model: tf.keras.Model, fills: dict) -> dict:
     """{BatchNorm name: float convolution name} of the ``fills`` whose BatchNorm reads a float convolution
     (groups 1, no activation) that nothing else reads: there the convolution writes the filling channels."""
@@ -306,8 +424,10 @@ def widenable_convs(model: tf.keras.Model, fills: dict) -> dict:
 def applied(model: tf.keras.Model) -> dict:
     """Where each rewrite applies in ``model``: {rewrite: [layer names]} (empty lists where none does);
     the ``LATE`` ones in the model the others leave."""
-    relaid = for_phone(model, tuple(r for r in REWRITES if r not in LATE))
+    relaid = for_phone(model, tuple(r for r in REWRITES if r not in LATE and r != LAST))
+    before_last = for_phone(model, tuple(r for r in REWRITES if r != LAST))
     return {"pool_after_batch_norm": sorted(pool_after_batch_norm_pairs(model)),
             "depthwise_first_conv": first_convs(model), "thermometer_as_threshold_conv": thermometers(model),
             "fill_binary_words": sorted(word_fills(relaid)),
-            "deep_binary_conv_writes_floats": deep_binary_convs(relaid)}
+            "deep_binary_conv_writes_floats": deep_binary_convs(relaid),
+            LAST: sorted(sample_pair_convs(before_last))}

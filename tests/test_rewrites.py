@@ -206,6 +206,47 @@ def test_deep_binary_conv_writes_floats_on_neon_with_outputs_unchanged():
     assert floats.instructions_per_inference < 0.5 * plain.instructions_per_inference
 
 
+def sample_net(taps=10, pool=2, width=40, strides=1, padding="valid", relu=False):
+    """IDNet's first layers: a 1 x ``taps`` convolution with +-1 weights on the signal, its BatchNorm, a 1 x
+    ``pool`` max-pool, then a binary convolution (idnet-binary); ``relu``: a ReLU after the BatchNorm and a float
+    second convolution (float IDNet's order)."""
+    inputs_ = tf.keras.Input((6, width, 1))
+    x = lq.layers.QuantConv2D(32, (1, taps), strides=strides, padding=padding, name="conv1", **BINARY_WEIGHTS)(inputs_)
+    x = batch_norm("bn1")(x)
+    if relu:
+        x = tf.keras.layers.ReLU(name="relu1")(x)
+    x = tf.keras.layers.MaxPooling2D((1, pool), name="pool1")(x)
+    x = lq.layers.QuantConv2D(16, (4, 3), name="conv2", **({} if relu else BINARY))(x)
+    x = tf.keras.layers.Flatten()(batch_norm("bn2")(x))
+    return tf.keras.Model(inputs_, tf.keras.layers.Dense(5, activation="softmax")(x))
+
+
+@pytest.mark.parametrize("taps, relu", [(10, False), (11, True)])
+def test_first_conv_on_sample_pairs_computes_the_same_convolution(taps, relu):
+    """1x10 on 40 samples: 31 outputs, of which the pairs give 30 and pool1 reads 30; 1x11: all 30 as pairs
+    (at most 9 taps the convolution is depthwise_first_conv's)."""
+    x = inputs((6, 40, 1))
+    model = trained_statistics(sample_net(taps, relu=relu), x)
+    assert rewrites.applied(model)["first_conv_on_sample_pairs"] == ["conv1"]
+    rewritten = rewrites.for_phone(model, ("first_conv_on_sample_pairs",))
+    assert rewritten.get_layer("conv1").conv.kernel.shape == (1, taps // 2 + 1, 2, 64)
+    assert rewritten.get_layer("bn1").moving_mean.shape == (64,)  # per channel, tiled over the pair
+    after, before = check_exact(model, x, "first_conv_on_sample_pairs")
+    assert after.get("RESHAPE", 0) == before.get("RESHAPE", 0) + 2 and after["CONV_2D"] == before["CONV_2D"]
+    assert not {"MUL", "ADD", "RELU"} & set(after)  # BatchNorm and ReLU still folded into the convolution
+    plain, paired = on_aarch64(model, rewritten, x[:2], op_invokes=1)
+    assert paired.instructions_by_op_type()["CONV_2D"] < plain.instructions_by_op_type()["CONV_2D"]
+
+
+@pytest.mark.parametrize("options", [dict(taps=6, pool=5), dict(width=39), dict(strides=(1, 2)),
+                                     dict(padding="same")])
+def test_first_conv_on_sample_pairs_only_where_the_pairs_give_every_output_read(options):
+    """1x6 on 40: 35 outputs, the pairs give 34, and a 1x5 pool reads all 35; an odd width, a stride, padding:
+    no pairs. 1x6 under a 1x2 pool (which reads 34): pairs."""
+    assert rewrites.sample_pair_convs(sample_net(**options)) == {}
+    assert list(rewrites.sample_pair_convs(sample_net(taps=6))) == ["conv1"]
+
+
 def test_unknown_rewrite_is_refused():
     with pytest.raises(ValueError, match="unknown rewrites"):
         rewrites.for_phone(pooled_bn_net(), ("fold_everything",))
