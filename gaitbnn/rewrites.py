@@ -4,13 +4,22 @@ Each rewrite takes a Keras model and returns one that computes the same outputs 
 out so that LCE's converter emits cheaper ops. ``for_phone`` applies all of them; ``export`` converts its
 result and checks it against the original model (parity on x86 and, where built, on the aarch64 runtime).
 
+* ``binary_input_conv_in_float``: a binary convolution (sign inputs and weights) that reads the model's
+  one-channel input costs LCE a bitpacking of one channel per 32-bit word (idnet-offtheshelf's conv1: an
+  ``LceQuantize`` of 227 instructions per value, 272,771, and an ``LceBconv2d`` of 529,222 whose words hold 1
+  bit each). It becomes a float convolution with the signed kernel (+-1) on the signed input: ``SignedInput``,
+  ``clip(2 sign(x) + 1, -1, 1)`` (TFLite's ``SIGN``, a multiply and an add: sign(0) = +1 as Larq's), the same
+  integer dot products exactly (sums of +-1 below 2^24), then the bias. Zero padding only (Larq pads the signs
+  with 0 too). The later rewrites then see a float first convolution (idnet-offtheshelf: filled, paired):
+  idnet-offtheshelf 1,348,463 -> 876,351 instructions.
 * ``pool_after_batch_norm``: a max-pool followed by a BatchNorm without scale (Table 1's "BatchNorm",
   3 parameters per channel) becomes the BatchNorm followed by the max-pool. A BatchNorm without scale is
   ``(x - mean) / sqrt(var + eps) + beta`` per channel: monotone increasing, and float rounding keeps it
   non-decreasing, so ``max(bn(x)) == bn(max(x))`` bit for bit. The BatchNorm then folds into the convolution
   before it (no MUL and ADD), and when the pool's consumer binarizes its input, LCE turns
   ``sign(max_pool(x))`` into ``LceBMaxPool2d(LceQuantize(x))``: a max-pool over bitpacked words instead of
-  floats (BiPedalNet: pool1).
+  floats (BiPedalNet: pool1). A ReLU that sends 0 to 0 is non-decreasing too and trades places with its
+  max-pool the same way (idnet-offtheshelf's pool1 -> relu1).
 * ``depthwise_first_conv``: a convolution with one input channel and a real-valued input (BiPedalNet's conv1,
   +-1 weights on the signal) is a depthwise convolution with one multiplier per filter: the same products
   and sums, on TFLite's depthwise kernel, which runs a one-channel 3x3 filter in fewer instructions than
@@ -36,7 +45,8 @@ result and checks it against the original model (parity on x86 and, where built,
   weights in equal numbers, so they add exactly 0 to every integer dot product (LCE's float output transform,
   which starts from the word count, can round the last bit differently: export's parity check judges the
   file, as for every rewrite). Where: lenet4-binary's conv1_bn -> pool1 -> conv2; idnet-binary's bn1 ->
-  pool1 -> conv2, once ``pool_after_batch_norm`` has moved bn1.
+  pool1 -> conv2, once ``pool_after_batch_norm`` has moved bn1. A ReLU that sends 0 to 0 in the BatchNorm's
+  place is filled from its convolution the same way (its new channels' 0 stays 0; idnet-offtheshelf's relu1).
 * ``deep_binary_conv_writes_floats``: LCE's aarch64 kernel accumulates in 16 bits when a binary
   convolution's depth (kernel height x width x input channels) + 512 < 2^16, and otherwise in 32 bits, where
   it has NEON code for float and int8 outputs but not for bitpacked ones: a deep binary convolution whose
@@ -56,7 +66,7 @@ result and checks it against the original model (parity on x86 and, where built,
   reshape, their parameters tiled over the pair, so TFLite still folds them into the convolution. For even K
   the pairs give W - K outputs, one fewer than W - K + 1: applied only where a 1xP 'valid' max-pool drops the
   last one anyway (IDNet's pool1 on 191). Pairs measured cheapest among 2, 4, 5 and 10 samples (1x10@32:
-  304,392, 322,172, 315,005, 375,200): idnet-binary 924,152 -> 866,363 instructions. Where: idnet-binary's
+  304,392, 322,172, 315,005, 375,200): idnet-binary 924,152 -> 866,354 instructions. Where: idnet-binary's
   conv1 (and float IDNet's, exported for arm64).
 """
 from __future__ import annotations
@@ -67,10 +77,12 @@ import tensorflow as tf
 
 from gaitbnn.models.blocks import Thermometer
 
-REWRITES = ("pool_after_batch_norm", "depthwise_first_conv", "thermometer_as_threshold_conv", "fill_binary_words",
-            "deep_binary_conv_writes_floats", "first_conv_on_sample_pairs")
+REWRITES = ("binary_input_conv_in_float", "pool_after_batch_norm", "depthwise_first_conv",
+            "thermometer_as_threshold_conv", "fill_binary_words", "deep_binary_conv_writes_floats",
+            "first_conv_on_sample_pairs")
 LATE = ("fill_binary_words", "deep_binary_conv_writes_floats")  # read the layer order the others leave
 LAST = "first_conv_on_sample_pairs"  # reads the filters fill_binary_words leaves
+FIRST = "binary_input_conv_in_float"  # the others then see a float first convolution
 WORD_BITS = 32  # LCE bitpacks this many channels into a word
 SHORT_ACCUMULATOR_DEPTH = (1 << 16) - 512  # LCE's aarch64 bconv accumulates in 16 bits below this depth
 LOWEST_FLOAT = -3.4e38  # maximum(x, LOWEST_FLOAT) is x for every finite float32 x
@@ -93,13 +105,22 @@ def _monotone_batch_norm(layer: tf.keras.layers.Layer) -> bool:
     return not layer.scale or bool(tf.reduce_all(layer.gamma >= 0))
 
 
+def _zero_keeping_relu(layer: tf.keras.layers.Layer) -> bool:
+    """A ReLU layer with threshold 0: non-decreasing, and 0 stays 0 (so its sign is +1)."""
+    if type(layer) is tf.keras.layers.ReLU:
+        return float(layer.threshold) == 0.0
+    return type(layer) is tf.keras.layers.Activation and layer.activation is tf.keras.activations.relu
+
+
 def pool_after_batch_norm_pairs(model: tf.keras.Model) -> dict:
-    """{max-pool name: BatchNorm name} of each max-pool whose only consumer is a monotone BatchNorm."""
+    """{max-pool name: BatchNorm (or ReLU) name} of each max-pool whose only consumer is a monotone BatchNorm
+    or a ReLU that keeps 0."""
     pairs = {}
     for layer in model.layers:
         if isinstance(layer, tf.keras.layers.MaxPooling2D) and len(layer.inbound_nodes) == 1:
             consumers = _consumers(model, layer)
-            if len(consumers) == 1 and _monotone_batch_norm(consumers[0]) and len(consumers[0].inbound_nodes) == 1:
+            if (len(consumers) == 1 and (_monotone_batch_norm(consumers[0]) or _zero_keeping_relu(consumers[0]))
+                    and len(consumers[0].inbound_nodes) == 1):
                 pairs[layer.name] = consumers[0].name
     return pairs
 
@@ -137,7 +158,8 @@ def word_fills(model: tf.keras.Model) -> dict:
     one binary convolution (so LCE quantizes its floats)."""
     fills = {}
     for layer in model.layers:
-        channels = layer.output_shape[-1] if isinstance(layer, tf.keras.layers.BatchNormalization) else 0
+        relu = _zero_keeping_relu(layer) and len(layer.inbound_nodes) == 1 and _widenable(model, _inbound(layer)[0])
+        channels = layer.output_shape[-1] if isinstance(layer, tf.keras.layers.BatchNormalization) or relu else 0
         if not channels or channels % WORD_BITS == 0 or channels % 2 or len(layer.inbound_nodes) != 1:
             continue
         if _binary_conv(_inbound(layer)[0]):  # LCE writes a binary convolution's output as bits itself
@@ -162,6 +184,60 @@ def deep_binary_convs(model: tf.keras.Model) -> list:
                 >= SHORT_ACCUMULATOR_DEPTH and readers and all(_binarizes_input(r) for r in readers)):
             names.append(layer.name)
     return names
+
+
+def binary_input_convs(model: tf.keras.Model) -> list:
+    """Names of the binary convolutions that alone read the model's one input, of one channel, with zero (or no)
+    padding and no dilation."""
+    if len(model.inputs) != 1:
+        return []
+    names = []
+    for layer in model.layers:
+        if not (_binary_conv(layer) and layer.input_shape[-1] == 1 and len(layer.inbound_nodes) == 1
+                and tuple(layer.dilation_rate) == (1, 1) and (layer.padding == "valid" or layer.pad_values == 0.0)):
+            continue
+        source = _inbound(layer)[0]
+        if isinstance(source, tf.keras.layers.InputLayer) and len(_consumers(model, source)) == 1:
+            names.append(layer.name)
+    return names
+
+
+class SignedInput(tf.keras.layers.Layer):
+    """``binary_input_conv_in_float``: Larq's ``ste_sign`` (+1 where x >= 0, else -1) as float ops TFLite runs
+    cheaply: ``clip(2 sign(x) + 1, -1, 1)``, exact (sign 0 gives 1)."""
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.clip_by_value(2.0 * tf.sign(x) + 1.0, -1.0, 1.0)
+
+
+def _binary_input_in_float(model: tf.keras.Model, convs: list) -> tf.keras.Model:
+    """``binary_input_conv_in_float`` at ``convs`` (``binary_input_convs``)."""
+    def as_float(conv: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
+        return tf.keras.layers.Conv2D(conv.filters, conv.kernel_size, strides=conv.strides, padding=conv.padding,
+                                      use_bias=conv.use_bias, dtype=conv.dtype_policy, name=conv.name)
+
+    def signed_kernel(conv: tf.keras.layers.Layer) -> list:
+        return [_kernel(conv).numpy(), *([conv.bias.numpy()] if conv.use_bias else [])]
+
+    floated = _rebuilt(model, dict.fromkeys(convs, as_float), dict.fromkeys(convs, signed_kernel))
+    return _after_input(floated, SignedInput(name="signed_input"))
+
+
+def _after_input(model: tf.keras.Model, first: tf.keras.layers.Layer) -> tf.keras.Model:
+    """``model`` (one input, each layer called once) with ``first`` applied to its input: every layer copied,
+    with its weights, and called on the copies of its inputs."""
+    inputs = tf.keras.Input(model.input_shape[1:], name=model.layers[0].name)
+    tensors = {id(model.inputs[0]): first(inputs)}
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.InputLayer):
+            continue
+        node = layer.inbound_nodes[0]
+        copy = layer.__class__.from_config(layer.get_config())
+        outputs = copy(tf.nest.map_structure(lambda t: tensors[id(t)], node.input_tensors))
+        copy.set_weights(layer.get_weights())
+        tensors.update(zip(map(id, tf.nest.flatten(node.output_tensors)), tf.nest.flatten(outputs)))
+    outputs = [tensors[id(t)] for t in model.outputs]
+    return tf.keras.Model(inputs, outputs[0] if len(outputs) == 1 else outputs, name=model.name)
 
 
 def _per_channel(layer: tf.keras.layers.Layer) -> bool:
@@ -293,11 +369,15 @@ def _kernel(conv: tf.keras.layers.Layer) -> tf.Tensor:
 
 def for_phone(model: tf.keras.Model, rewrites: tuple = REWRITES) -> tf.keras.Model:
     """``model`` with ``rewrites`` applied (``REWRITES``: all): same weights and outputs, cheaper ops.
-    The ``LATE`` ones go last: they read the layer order the others leave (a BatchNorm moved before its
-    max-pool now follows the convolution whose floats LCE quantizes)."""
+    ``FIRST`` goes first (the others then see its float convolution); the ``LATE`` ones go after the rest: they
+    read the layer order the others leave (a BatchNorm moved before its max-pool now follows the convolution
+    whose floats LCE quantizes); ``LAST`` reads the filters ``fill_binary_words`` leaves."""
     unknown = set(rewrites) - set(REWRITES)
     if unknown:
         raise ValueError(f"unknown rewrites: {sorted(unknown)}")
+    signed = binary_input_convs(model) if FIRST in rewrites else []
+    if signed:
+        model = _binary_input_in_float(model, signed)
     swapped = pool_after_batch_norm_pairs(model) if "pool_after_batch_norm" in rewrites else {}
     swapped.update({bn: pool for pool, bn in swapped.items()})
     depthwise = set(first_convs(model)) if "depthwise_first_conv" in rewrites else set()
@@ -408,15 +488,20 @@ def _on_sample_pairs(model: tf.keras.Model, pairs: dict) -> tf.keras.Model:
     return _rebuilt(model, replace, {**dict.fromkeys(pairs, pair_weights), **dict.fromkeys(chains, tiled)})
 
 
+def _widenable(model: tf.keras.Model, conv: tf.keras.layers.Layer) -> bool:
+    """A float convolution (groups 1, no activation) that one layer alone reads: it can write more channels."""
+    return (isinstance(conv, tf.keras.layers.Conv2D) and not isinstance(conv, tf.keras.layers.DepthwiseConv2D)
+            and conv.groups == 1 and getattr(conv, "input_quantizer", None) is None
+            and len(_consumers(model, conv)) == 1 and conv.activation is tf.keras.activations.linear)
+
+
 def widenable_convs(model: tf.keras.Model, fills: dict) -> dict:
-    """{BatchNorm name: float convolution name} of the ``fills`` whose BatchNorm reads a float convolution
-    (groups 1, no activation) that nothing else reads: there the convolution writes the filling channels."""
+    """{BatchNorm (or ReLU) name: float convolution name} of the ``fills`` whose BatchNorm reads a float
+    convolution that nothing else reads (``_widenable``): there the convolution writes the filling channels."""
     convs = {}
     for bn in fills:
         conv = _inbound(model.get_layer(bn))[0]
-        if (isinstance(conv, tf.keras.layers.Conv2D) and not isinstance(conv, tf.keras.layers.DepthwiseConv2D)
-                and conv.groups == 1 and getattr(conv, "input_quantizer", None) is None
-                and len(_consumers(model, conv)) == 1 and conv.activation is tf.keras.activations.linear):
+        if _widenable(model, conv):
             convs[bn] = conv.name
     return convs
 
@@ -424,10 +509,11 @@ def widenable_convs(model: tf.keras.Model, fills: dict) -> dict:
 def applied(model: tf.keras.Model) -> dict:
     """Where each rewrite applies in ``model``: {rewrite: [layer names]} (empty lists where none does);
     the ``LATE`` ones in the model the others leave."""
+    signed = for_phone(model, (FIRST,))
     relaid = for_phone(model, tuple(r for r in REWRITES if r not in LATE and r != LAST))
     before_last = for_phone(model, tuple(r for r in REWRITES if r != LAST))
-    return {"pool_after_batch_norm": sorted(pool_after_batch_norm_pairs(model)),
-            "depthwise_first_conv": first_convs(model), "thermometer_as_threshold_conv": thermometers(model),
+    return {FIRST: binary_input_convs(model), "pool_after_batch_norm": sorted(pool_after_batch_norm_pairs(signed)),
+            "depthwise_first_conv": first_convs(signed), "thermometer_as_threshold_conv": thermometers(signed),
             "fill_binary_words": sorted(word_fills(relaid)),
             "deep_binary_conv_writes_floats": deep_binary_convs(relaid),
             LAST: sorted(sample_pair_convs(before_last))}

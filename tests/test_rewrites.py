@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from gaitbnn import aarch64, export, families, rewrites
 from gaitbnn import flatbuffer as tflite_file
-from gaitbnn.models.blocks import BINARY, BINARY_WEIGHTS, Thermometer, batch_norm
+from gaitbnn.models.blocks import BINARY, BINARY_WEIGHTS, OFF_THE_SHELF, Thermometer, batch_norm
 
 
 def trained_statistics(model, x, seed=0):
@@ -245,6 +245,55 @@ def test_first_conv_on_sample_pairs_only_where_the_pairs_give_every_output_read(
     no pairs. 1x6 under a 1x2 pool (which reads 34): pairs."""
     assert rewrites.sample_pair_convs(sample_net(**options)) == {}
     assert list(rewrites.sample_pair_convs(sample_net(taps=6))) == ["conv1"]
+
+
+def offtheshelf_net(second=OFF_THE_SHELF):
+    """idnet-offtheshelf's first layers: a binary 1x10 convolution on the one-channel signal, its max-pool and
+    ReLU, then ``second`` (the binary convolution, or a float one whose input the ReLU does not make constant)."""
+    inputs_ = tf.keras.Input((6, 40, 1))
+    x = lq.layers.QuantConv2D(20, (1, 10), name="conv1", **OFF_THE_SHELF)(inputs_)
+    x = tf.keras.layers.ReLU(name="relu1")(tf.keras.layers.MaxPooling2D((1, 2), name="pool1")(x))
+    x = batch_norm("bn2")(lq.layers.QuantConv2D(16, (4, 3), name="conv2", **second)(x))
+    return tf.keras.Model(inputs_, tf.keras.layers.Dense(5, activation="softmax")(tf.keras.layers.Flatten()(x)))
+
+
+def test_binary_input_conv_in_float_signs_the_input_with_outputs_unchanged():
+    """The signal's signs (0 signs to +1, as Larq's) times the signed kernel, in float: no one-channel
+    LceQuantize and LceBconv2d; then the other rewrites see a float convolution: ReLU before the pool, 12 zero
+    filters, sample pairs."""
+    x = inputs((6, 40, 1))
+    x[:4, :, :5] = 0.0  # sign(0): +1 on both sides
+    model = trained_statistics(offtheshelf_net(second=BINARY_WEIGHTS), x)
+    applied = rewrites.applied(model)
+    assert applied["binary_input_conv_in_float"] == ["conv1"] and applied["pool_after_batch_norm"] == ["pool1"]
+    assert applied["fill_binary_words"] == [] and applied["first_conv_on_sample_pairs"] == ["conv1"]
+    after, before = check_exact(model, x, "binary_input_conv_in_float")
+    assert before.get("LceQuantize") == 1 and before.get("LceBconv2d") == 1
+    assert "LceQuantize" not in after and "LceBconv2d" not in after and after.get("SIGN") == 1
+    plain, signed = on_aarch64(model, rewrites.for_phone(model, ("binary_input_conv_in_float",)), x[:2])
+    assert signed.instructions_per_inference < plain.instructions_per_inference
+    assert rewrites.applied(offtheshelf_net())["fill_binary_words"] == ["relu1"]  # the ReLU is signed next
+
+
+def test_a_relu_trades_places_with_its_max_pool():
+    """max(relu(a), relu(b)) == relu(max(a, b)), bit for bit."""
+    x = inputs((6, 40, 1))
+    model = trained_statistics(offtheshelf_net(second=BINARY_WEIGHTS), x)
+    signed = rewrites.for_phone(model, ("binary_input_conv_in_float",))
+    assert rewrites.pool_after_batch_norm_pairs(signed) == {"pool1": "relu1"}
+    expected = model.predict(x, verbose=0)
+    relaid = rewrites.for_phone(model, ("binary_input_conv_in_float", "pool_after_batch_norm"))
+    assert [layer.name for layer in relaid.layers][2:5] == ["conv1", "relu1", "pool1"]
+    assert np.array_equal(relaid.predict(x, verbose=0), expected)
+    # LCE 0.16 converts sign(relu(max_pool(x))) as LceBMaxPool2d(LceQuantize(x)), without the ReLU; with the
+    # ReLU before the pool the file is right (a binary conv2 reads all +1 after the ReLU: constant outputs)
+    model = trained_statistics(offtheshelf_net(), x)
+    relaid = rewrites.for_phone(model, ("binary_input_conv_in_float", "pool_after_batch_norm"))
+    flatbuffer = export.convert(relaid, "arm64")
+    parity = export.compare_outputs(model.predict(x, verbose=0), export.run_flatbuffer(flatbuffer, x))
+    assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity
+    shifted = tf.keras.layers.ReLU(threshold=0.5, name="relu1")  # sends 0 to -0.5 * 0: kept in place
+    assert not rewrites._zero_keeping_relu(shifted) and rewrites._zero_keeping_relu(tf.keras.layers.ReLU())
 
 
 def test_unknown_rewrite_is_refused():
