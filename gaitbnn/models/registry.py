@@ -101,7 +101,8 @@ _SPECS = {
                   "BiPedalNet Table 2 (IDNet)", "float IDNet CNN baseline"),
         ModelSpec("idnet-offtheshelf", _idnet.idnet_offtheshelf, _idnet.INPUT_SHAPE, _idnet.CLASSES,
                   "BiPedalNet Table 2 (binarized IDNet)",
-                  "IDNet binarized off the shelf (Larq defaults; ReLU and biases kept)", binary_ops=4),
+                  "IDNet binarized off the shelf (Larq defaults; ReLU and biases kept)",
+                  binary_ops=3),  # conv1 on the one-channel signal's signs runs in float (rewrites, issue 27)
         ModelSpec("idnet-binary", _idnet.idnet_binary, _idnet.INPUT_SHAPE, _idnet.CLASSES,
                   "BiPedalNet Table 2, extra row", "IDNet binarized as BNNs are built (BatchNorm before each sign)",
                   binary_ops=3),
