@@ -214,7 +214,8 @@ def _binary_input_in_float(model: tf.keras.Model, convs: list) -> tf.keras.Model
     """``binary_input_conv_in_float`` at ``convs`` (``binary_input_convs``)."""
     def as_float(conv: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
         return tf.keras.layers.Conv2D(conv.filters, conv.kernel_size, strides=conv.strides, padding=conv.padding,
-                                      use_bias=conv.use_bias, dtype=conv.dtype_policy, name=conv.name)
+                                      activation=conv.activation, use_bias=conv.use_bias, dtype=conv.dtype_policy,
+                                      name=conv.name)
 
     def signed_kernel(conv: tf.keras.layers.Layer) -> list:
         return [_kernel(conv).numpy(), *([conv.bias.numpy()] if conv.use_bias else [])]
@@ -244,8 +245,7 @@ def _per_channel(layer: tf.keras.layers.Layer) -> bool:
     """A layer that maps each value alone, with one parameter set per channel: tiled over a pair, it is exact."""
     if type(layer) is tf.keras.layers.BatchNormalization:
         return list(layer.axis) == [len(layer.input_shape) - 1]
-    return type(layer) is tf.keras.layers.ReLU or (type(layer) is tf.keras.layers.Activation
-                                                   and layer.activation is tf.keras.activations.relu)
+    return type(layer) is tf.keras.layers.ReLU or _zero_keeping_relu(layer)  # any threshold: the same per channel
 
 
 def _drops_last_output(reader: tf.keras.layers.Layer, width: int) -> bool:
