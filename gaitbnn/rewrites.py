@@ -372,23 +372,41 @@ def for_phone(model: tf.keras.Model, rewrites: tuple = REWRITES) -> tf.keras.Mod
     ``FIRST`` goes first (the others then see its float convolution); the ``LATE`` ones go after the rest: they
     read the layer order the others leave (a BatchNorm moved before its max-pool now follows the convolution
     whose floats LCE quantizes); ``LAST`` reads the filters ``fill_binary_words`` leaves."""
+    return _applied(model, rewrites)[0]
+
+
+def applied(model: tf.keras.Model) -> dict:
+    """Where each rewrite applies in ``model``: {rewrite: [layer names]} (empty lists where none does), each
+    found in the model the rewrites before it leave."""
+    return _applied(model, REWRITES)[1]
+
+
+def _applied(model: tf.keras.Model, rewrites: tuple) -> tuple:
+    """(``model`` with ``rewrites`` applied in ``for_phone``'s order, {rewrite: the layers where it applied})."""
     unknown = set(rewrites) - set(REWRITES)
     if unknown:
         raise ValueError(f"unknown rewrites: {sorted(unknown)}")
-    signed = binary_input_convs(model) if FIRST in rewrites else []
+
+    def found(rewrite: str, where, none):  # where it applies in the model as rewritten so far, if chosen
+        return where(model) if rewrite in rewrites else none
+
+    signed = found(FIRST, binary_input_convs, [])
     if signed:
         model = _binary_input_in_float(model, signed)
-    swapped = pool_after_batch_norm_pairs(model) if "pool_after_batch_norm" in rewrites else {}
-    swapped.update({bn: pool for pool, bn in swapped.items()})
-    depthwise = set(first_convs(model)) if "depthwise_first_conv" in rewrites else set()
-    coded = set(thermometers(model)) if "thermometer_as_threshold_conv" in rewrites else set()
+    swapped = found("pool_after_batch_norm", pool_after_batch_norm_pairs, {})
+    depthwise = found("depthwise_first_conv", first_convs, [])
+    coded = found("thermometer_as_threshold_conv", thermometers, [])
     if swapped or depthwise or coded:
-        model = _relaid(model, swapped, depthwise, coded)
-    fills = word_fills(model) if "fill_binary_words" in rewrites else {}
-    floats = set(deep_binary_convs(model)) if "deep_binary_conv_writes_floats" in rewrites else set()
-    model = _after_batch_norms(model, fills, floats)
-    pairs = sample_pair_convs(model) if LAST in rewrites else {}
-    return _on_sample_pairs(model, pairs) if pairs else model
+        model = _relaid(model, {**swapped, **{bn: pool for pool, bn in swapped.items()}}, set(depthwise), set(coded))
+    fills = found("fill_binary_words", word_fills, {})
+    floats = found("deep_binary_conv_writes_floats", deep_binary_convs, [])
+    model = _after_batch_norms(model, fills, set(floats))
+    pairs = found(LAST, sample_pair_convs, {})
+    if pairs:
+        model = _on_sample_pairs(model, pairs)
+    return model, {FIRST: signed, "pool_after_batch_norm": sorted(swapped), "depthwise_first_conv": depthwise,
+                   "thermometer_as_threshold_conv": coded, "fill_binary_words": sorted(fills),
+                   "deep_binary_conv_writes_floats": floats, LAST: sorted(pairs)}
 
 
 def _rebuilt(model: tf.keras.Model, replace: dict, weights: dict) -> tf.keras.Model:
@@ -504,16 +522,3 @@ def widenable_convs(model: tf.keras.Model, fills: dict) -> dict:
         if _widenable(model, conv):
             convs[bn] = conv.name
     return convs
-
-
-def applied(model: tf.keras.Model) -> dict:
-    """Where each rewrite applies in ``model``: {rewrite: [layer names]} (empty lists where none does);
-    the ``LATE`` ones in the model the others leave."""
-    signed = for_phone(model, (FIRST,))
-    relaid = for_phone(model, tuple(r for r in REWRITES if r not in LATE and r != LAST))
-    before_last = for_phone(model, tuple(r for r in REWRITES if r != LAST))
-    return {FIRST: binary_input_convs(model), "pool_after_batch_norm": sorted(pool_after_batch_norm_pairs(signed)),
-            "depthwise_first_conv": first_convs(signed), "thermometer_as_threshold_conv": thermometers(signed),
-            "fill_binary_words": sorted(word_fills(relaid)),
-            "deep_binary_conv_writes_floats": deep_binary_convs(relaid),
-            LAST: sorted(sample_pair_convs(before_last))}
