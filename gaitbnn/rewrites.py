@@ -129,11 +129,16 @@ def first_convs(model: tf.keras.Model) -> list:
     """Names of the convolutions with one input channel, a real-valued input, no groups or dilation, zero padding
     (a depthwise convolution pads with zeros) and at most ``MAX_DEPTHWISE_TAPS`` taps."""
     return [layer.name for layer in model.layers
-            if type(layer) in (tf.keras.layers.Conv2D, lq.layers.QuantConv2D) and layer.input_shape[-1] == 1
-            and getattr(layer, "input_quantizer", None) is None and tuple(layer.dilation_rate) == (1, 1)
-            and layer.groups == 1 and layer.activation in (None, tf.keras.activations.linear)
+            if _real_conv_on_one_channel(layer)
             and (layer.padding == "valid" or getattr(layer, "pad_values", 0.0) == 0.0)
             and layer.kernel_size[0] * layer.kernel_size[1] <= MAX_DEPTHWISE_TAPS]
+
+
+def _real_conv_on_one_channel(layer: tf.keras.layers.Layer) -> bool:
+    """A plain convolution (no groups, dilation or activation) reading one channel of real values."""
+    return (type(layer) in (tf.keras.layers.Conv2D, lq.layers.QuantConv2D) and layer.input_shape[-1] == 1
+            and getattr(layer, "input_quantizer", None) is None and tuple(layer.dilation_rate) == (1, 1)
+            and layer.groups == 1 and layer.activation is tf.keras.activations.linear)
 
 
 def _binarizes_input(layer: tf.keras.layers.Layer) -> bool:
@@ -263,27 +268,25 @@ def sample_pair_convs(model: tf.keras.Model) -> dict:
     input; for even K that reader is a max-pool that drops the last output (``_drops_last_output``)."""
     found = {}
     for conv in model.layers:
-        if not (type(conv) in (tf.keras.layers.Conv2D, lq.layers.QuantConv2D) and len(conv.input_shape) == 4
-                and conv.input_shape[-1] == 1 and conv.input_shape[2] % 2 == 0
-                and getattr(conv, "input_quantizer", None) is None and conv.kernel_size[0] == 1
-                and conv.kernel_size[1] >= 2 and tuple(conv.strides) == (1, 1)
-                and tuple(conv.dilation_rate) == (1, 1) and conv.groups == 1 and conv.padding == "valid"
-                and conv.activation is tf.keras.activations.linear and len(conv.inbound_nodes) == 1):
+        if not (_real_conv_on_one_channel(conv) and len(conv.input_shape) == 4 and conv.input_shape[2] % 2 == 0
+                and conv.kernel_size[0] == 1 and conv.kernel_size[1] >= 2 and tuple(conv.strides) == (1, 1)
+                and conv.padding == "valid" and len(conv.inbound_nodes) == 1):
             continue
-        chain, layer = [], conv
-        while True:
-            readers = _consumers(model, layer)
-            if len(readers) != 1 or len(readers[0].inbound_nodes) != 1 or isinstance(readers[0].input, list):
-                reader = None
-                break
-            reader = readers[0]
-            if not _per_channel(reader):
-                break
+        chain, reader = [], _only_reader(model, conv)
+        while reader is not None and _per_channel(reader):
             chain.append(reader.name)
-            layer = reader
+            reader = _only_reader(model, reader)
         if reader is not None and (conv.kernel_size[1] % 2 or _drops_last_output(reader, conv.output_shape[2])):
             found[conv.name] = (chain, reader.name)
     return found
+
+
+def _only_reader(model: tf.keras.Model, layer: tf.keras.layers.Layer) -> tf.keras.layers.Layer | None:
+    """The one layer that reads ``layer``, if it is the only one and reads nothing else; else None."""
+    readers = _consumers(model, layer)
+    if len(readers) != 1 or len(readers[0].inbound_nodes) != 1 or isinstance(readers[0].input, list):
+        return None
+    return readers[0]
 
 
 class OnSamplePairs(tf.keras.layers.Layer):

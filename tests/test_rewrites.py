@@ -292,7 +292,7 @@ def test_a_relu_trades_places_with_its_max_pool():
     flatbuffer = export.convert(relaid, "arm64")
     parity = export.compare_outputs(model.predict(x, verbose=0), export.run_flatbuffer(flatbuffer, x))
     assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity
-    shifted = tf.keras.layers.ReLU(threshold=0.5, name="relu1")  # sends 0 to -0.5 * 0: kept in place
+    shifted = tf.keras.layers.ReLU(threshold=0.5, name="relu1")  # the rule takes threshold 0 only: kept in place
     assert not rewrites._zero_keeping_relu(shifted) and rewrites._zero_keeping_relu(tf.keras.layers.ReLU())
 
 
