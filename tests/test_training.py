@@ -36,6 +36,22 @@ def test_a_run_records_the_vote_over_each_test_walk(trained_run):
     assert metrics["test_walk_accuracy"] >= 0.8  # most walks of separable users are named right
 
 
+def test_a_run_records_each_persons_test_accuracy_and_held_out_walks(trained_run):
+    out, metrics, dataset = trained_run
+    predicted = fit.predict_classes(fit.load_model(out), dataset, dataset.x_test, "softmax")
+    per_person = metrics["test_accuracy_per_class"]
+    assert list(per_person) == [dataset.class_names[c] for c in np.unique(dataset.y_test)]
+    for c in np.unique(dataset.y_test):
+        assert per_person[dataset.class_names[c]] == float(np.mean(predicted[dataset.y_test == c] == c))
+    # weighted by each person's test windows, the per-person figures give the test accuracy back
+    counts = np.bincount(dataset.y_test)[np.unique(dataset.y_test)]
+    assert np.isclose(np.dot(list(per_person.values()), counts) / counts.sum(), metrics["test_accuracy"])
+    walks = dataset.test_groups["walk"]
+    held_out = metrics["test_walks_per_class"]
+    assert sum(len(v) for v in held_out.values()) == len(set(walks))
+    assert held_out[dataset.class_names[dataset.y_test[0]]].count(str(walks[0])) == 1
+
+
 def test_run_directory_is_complete(trained_run):
     out, metrics, _ = trained_run
     for name in (runs.MODEL_FILE, runs.CONFIG_FILE, runs.HISTORY_FILE, runs.CURVES_FILE, runs.METRICS_FILE):

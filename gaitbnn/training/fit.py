@@ -223,6 +223,7 @@ def _train(name, dataset, out, *, epochs, batch_size, seed, learning_rate, force
         "val_accuracy": scoring.scores(dataset.y_val, predict_classes(model, dataset, dataset.x_val, head))["accuracy"],
         "test_windows": int(len(dataset.y_test)),
         **walk_vote(dataset, predicted),
+        "test_accuracy_per_class": scoring.per_class_accuracy(dataset.y_test, predicted, dataset.class_names),
         "classes": dataset.classes,
         **models.count_params(model),
         "epochs": epochs,
@@ -236,11 +237,14 @@ def _train(name, dataset, out, *, epochs, batch_size, seed, learning_rate, force
 
 def walk_vote(dataset: Dataset, predicted: np.ndarray) -> dict:
     """``test_walk_accuracy`` (a majority vote over each test walk's windows, as ``predict`` votes over a
-    recording) and ``test_walks`` for a dataset that names each test window's walk; else nothing."""
+    recording), ``test_walks`` and each class's ``test_walks_per_class`` for a dataset that names each test window's walk; else nothing."""
     if "walk" not in dataset.test_groups:
         return {}
-    accuracy, walks = scoring.vote_accuracy(dataset.y_test, predicted, dataset.test_groups["walk"])
-    return {"test_walk_accuracy": accuracy, "test_walks": walks}
+    groups = dataset.test_groups["walk"]
+    accuracy, walks = scoring.vote_accuracy(dataset.y_test, predicted, groups)
+    held_out = {str(dataset.class_names[c]): sorted({str(g) for g in groups[dataset.y_test == c]})
+                for c in np.unique(dataset.y_test)}
+    return {"test_walk_accuracy": accuracy, "test_walks": walks, "test_walks_per_class": held_out}
 
 
 def transfer_weights(model: tf.keras.Model, source: tf.keras.Model) -> list:

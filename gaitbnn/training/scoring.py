@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
-from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score
+from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score, recall_score
 
 from gaitbnn import runs
 
@@ -46,6 +46,14 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
         "mean_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
         "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
     }
+
+
+def per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray, class_names: list) -> dict:
+    """{class name: the fraction of its test items predicted right} (per-class recall) for every class with
+    test items: on a walks split, which person the held-out walks fail."""
+    present = np.unique(y_true)
+    recall = recall_score(y_true, y_pred, labels=present, average=None, zero_division=0)
+    return {str(class_names[c]): float(r) for c, r in zip(present, recall)}
 
 
 def vote_accuracy(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> tuple:
