@@ -237,7 +237,8 @@ def _train(name, dataset, out, *, epochs, batch_size, seed, learning_rate, force
 
 def walk_vote(dataset: Dataset, predicted: np.ndarray) -> dict:
     """``test_walk_accuracy`` (a majority vote over each test walk's windows, as ``predict`` votes over a
-    recording), ``test_walks`` and each class's ``test_walks_per_class`` for a dataset that names each test window's walk; else nothing."""
+    recording), ``test_walks`` and each class's ``test_walks_per_class`` for a dataset that names each test
+    window's walk; else nothing."""
     if "walk" not in dataset.test_groups:
         return {}
     groups = dataset.test_groups["walk"]
