@@ -55,6 +55,22 @@ def test_rotation_keeps_each_sensor_norm():
     assert np.abs(raw_out - raw_in).max() > 0.1  # it did turn them
 
 
+def test_rotation_turns_each_window_by_at_most_the_recipes_angle():
+    """The best recipe's rotation (+-0.3 rad): each window's accelerometer and gyroscope turn by one rotation
+    whose angle, recovered from the window itself, stays within the bound and reaches close to it."""
+    limit = recipes.gait_recipe("best")["rotation"]
+    rng = np.random.default_rng(1)
+    normalization = {"mean": [0.0] * 6, "std": [1.0] * 6}
+    x = rng.normal(size=(64, 6, 40, 1)).astype(np.float32)
+    y = augment.Augmenter(normalization, rotation=limit, seed=5)(tf.constant(x)).numpy()
+    angles = []
+    for before, after in zip(x[..., 0], y[..., 0]):
+        turn = np.linalg.lstsq(before[0:3].T, after[0:3].T, rcond=None)[0].T  # after = turn @ before
+        np.testing.assert_allclose(turn @ before[3:6], after[3:6], atol=1e-4)  # the gyroscope turns alike
+        angles.append(np.arccos(np.clip((np.trace(turn) - 1) / 2, -1, 1)))
+    assert max(angles) <= limit + 1e-3 and max(angles) > 0.8 * limit
+
+
 def test_shift_and_scale_move_and_stretch_the_window():
     raw = tf.constant(np.arange(10, dtype=np.float32)[None, None, :].repeat(2, axis=0))
     shifted = augment.shift(raw, tf.constant([2, -3])).numpy()
