@@ -28,7 +28,12 @@ GAIT_CHANNELS = {"acc_x": "accelerometer_x", "acc_y": "accelerometer_y", "acc_z"
 @tf.keras.utils.register_keras_serializable(package="gaitbnn")
 class Normalize(tf.keras.layers.Layer):
     """``(x - offset) * scale`` per channel along ``axis``, then clipped to [0, 1] when ``clip`` (a run's stored
-    normalization, as a layer; no trainable weights)."""
+    normalization, as a layer; no trainable weights).
+
+    It computes ``(x + (-offset)) * scale``: the same floats bit for bit (IEEE subtraction is the addition of the
+    negation), but TFLite's broadcasting ``ADD`` has a NEON path where its ``SUB`` has none: on the aarch64
+    runtime a gait window's normalization costs about 5.7k guest instructions instead of 22.4k (issue 27).
+    """
 
     def __init__(self, offset, scale, axis: int = -1, clip: bool = False, **kwargs):
         super().__init__(trainable=False, **kwargs)
@@ -43,7 +48,7 @@ class Normalize(tf.keras.layers.Layer):
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         rank = len(inputs.shape)
-        x = (inputs - self._shaped(self.offset, rank)) * self._shaped(self.scale, rank)
+        x = (inputs + self._shaped([-v for v in self.offset], rank)) * self._shaped(self.scale, rank)
         return tf.clip_by_value(x, 0.0, 1.0) if self.clip else x
 
     def get_config(self) -> dict:

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from click.testing import CliRunner
 
 from conftest import TINY
@@ -51,6 +52,23 @@ def test_flatbuffer_takes_raw_windows(exported):
     np.testing.assert_allclose(lite, keras, atol=1e-4)
     report = json.loads((folder / "bipedalnet.json").read_text())
     assert report["parity"]["argmax_agreement"] == 1.0 and report["parity"]["inputs_compared"] == len(raw)
+
+
+def test_normalize_is_exactly_the_stored_standardization_without_a_sub_op():
+    """``(x + (-mean)) / std`` in the graph: the same floats as ``(x - mean) * (1 / std)``, bit for bit, and no
+    ``SUB`` in the flatbuffer (TFLite's broadcasting SUB has no NEON path; ADD has)."""
+    import larq_compute_engine as lce
+
+    from gaitbnn import flatbuffer as tflite_file
+
+    config = {"normalization": {"mean": [0.5, -1, 9.81, 0, 0.1, -0.2], "std": [2, 4, 0.3, 1, 0.25, 8]}}
+    raw = np.random.default_rng(0).normal(5, 7, size=(8, 6, 98, 1)).astype(np.float32)
+    layer = contract.normalizer(config)
+    mean, std = (np.reshape(np.float32(config["normalization"][k]), (1, 6, 1, 1)) for k in ("mean", "std"))
+    assert np.array_equal(layer(raw).numpy(), (raw - mean) * (np.float32(1) / std))
+    inputs = tf.keras.Input((6, 98, 1), batch_size=1)
+    ops = tflite_file.op_counts(bytes(lce.convert_keras_model(tf.keras.Model(inputs, layer(inputs)))))
+    assert ops == {"ADD": 1, "MUL": 1}
 
 
 @pytest.mark.parametrize("family_source, name, shape", [

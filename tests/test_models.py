@@ -133,6 +133,40 @@ def test_float_ends_variant_exports_its_middle_binary_within_48_kib(tmp_path):
     assert report["parity"]["argmax_agreement"] == 1.0 and report["parity"]["max_abs_diff"] <= 1e-5
 
 
+@pytest.mark.parametrize("row", TABLE1["rows"], ids=lambda r: r["keras_layer"])
+def test_strided_variant_keeps_every_table1_count_with_conv1_stepping_2_instead_of_the_pool(row):
+    """bipedalnet-strided (issue 27): Table 1's layers and counts, conv1 strided (2, 2) in place of the 2x2
+    max-pool, so bn1 sees the same 3 x 49 x 32 map from a quarter of conv1's outputs."""
+    base, variant = models.build("bipedalnet"), models.build("bipedalnet-strided")
+    if row["keras_layer"] == "pool1":
+        assert "pool1" not in [layer.name for layer in variant.layers]
+        assert variant.get_layer("conv1").strides == (2, 2) and base.get_layer("conv1").strides == (1, 1)
+        assert variant.get_layer("bn1").output_shape == base.get_layer("bn1").output_shape == (None, 3, 49, 32)
+        return
+    counts = layer_counts(variant, row["keras_layer"])
+    assert (counts["binary_params"], counts["float_params"]) == (row["one_bit_params"], row["float_params"])
+
+
+def test_strided_variant_costs_a_third_fewer_aarch64_instructions_than_table1():
+    """On the kernels a phone runs (skips without the aarch64 runtime): conv1 computes a quarter of its
+    outputs and nothing pools; measured 260k against 414k guest instructions per inference."""
+    from gaitbnn import aarch64, export, families
+
+    runtime = aarch64.available()
+    if runtime is None:
+        pytest.skip(aarch64.missing_reason())
+    runs = {}
+    for name in ("bipedalnet", "bipedalnet-strided"):
+        model, x = families.fresh_model(name, count=2)
+        runs[name] = aarch64.run(export.phone_file(model, name, "arm64"), x, runtime=runtime)
+        parity = export.compare_outputs(model.predict(x, verbose=0), runs[name].outputs[0])
+        assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0, parity
+    table1, strided = (runs[name].instructions_by_op_type() for name in ("bipedalnet", "bipedalnet-strided"))
+    assert "LceBMaxPool2d" in table1 and not {"LceBMaxPool2d", "MAX_POOL_2D"} & set(strided)
+    assert strided["DEPTHWISE_CONV_2D"] < table1["DEPTHWISE_CONV_2D"] / 3
+    assert runs["bipedalnet-strided"].instructions_per_inference < 0.7 * runs["bipedalnet"].instructions_per_inference
+
+
 def test_float_ends_variant_learns_synthetic_gait_at_least_as_well_as_table1(tmp_path, trained_run):
     from conftest import TINY
     from gaitbnn import data

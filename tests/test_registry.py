@@ -10,8 +10,8 @@ import tensorflow as tf
 from gaitbnn import aarch64, export, families, models
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "models.json"
-MOSTLY_BINARY = ("bipedalnet", "bipedalnet-scaled-logits", "idnet-offtheshelf", "idnet-binary", "btcnn-binary",
-                 "lenet4-binary")
+MOSTLY_BINARY = ("bipedalnet", "bipedalnet-scaled-logits", "bipedalnet-strided", "idnet-offtheshelf", "idnet-binary",
+                 "btcnn-binary", "lenet4-binary")
 
 
 @pytest.mark.parametrize("name", models.names())

@@ -66,7 +66,7 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in [
     Experiment("bipedalnet", "BiPedalNet Tables 1-2: IDNet, binarized IDNet, BiPedalNet on Padova gait",
                "gaitbnn.experiments.bipedalnet", "bipedalnet_table2",
                ("idnet", "idnet-offtheshelf", "idnet-binary", "bipedalnet", "bipedalnet-scaled-logits",
-                "bipedalnet-float-ends"),
+                "bipedalnet-float-ends", "bipedalnet-strided"),
                (*GAIT, RECIPE),
                tiny=("--data", "synthetic:users=4,seconds=40", "--epochs", "1")),
     Experiment("bipedalnet-ablation", "BiPedalNet's gap to float IDNet, ingredients added in turn",

@@ -45,11 +45,14 @@ CLASSES = 38
 EMBEDDING = 64  # bipedalnet-embedding's output size (issue 28)
 
 
-def body(inputs: tf.Tensor, float_ends: bool = False) -> tf.Tensor:
-    """Table 1 up to the class layer: conv1 .. dense1 (32) and its BatchNorm, the 32 values the last layer signs."""
+def body(inputs: tf.Tensor, float_ends: bool = False, strided: bool = False) -> tf.Tensor:
+    """Table 1 up to the class layer: conv1 .. dense1 (32) and its BatchNorm, the 32 values the last layer signs.
+
+    ``strided``: conv1 with stride 2 in place of conv1 and the 2x2 max-pool (``bipedalnet_strided``)."""
     first = dict(half_precision(), use_bias=False) if float_ends else BINARY_WEIGHTS  # BatchNorm follows: no bias
-    x = lq.layers.QuantConv2D(32, (3, 3), padding="same", name="conv1", **first)(inputs)
-    x = tf.keras.layers.MaxPooling2D((2, 2), name="pool1")(x)
+    x = lq.layers.QuantConv2D(32, (3, 3), strides=2 if strided else 1, padding="same", name="conv1", **first)(inputs)
+    if not strided:
+        x = tf.keras.layers.MaxPooling2D((2, 2), name="pool1")(x)
     x = batch_norm("bn1")(x)
     x = lq.layers.QuantConv2D(64, (1, 3), padding="valid", name="conv2", **BINARY)(x)
     x = batch_norm("bn2")(x)
@@ -60,11 +63,11 @@ def body(inputs: tf.Tensor, float_ends: bool = False) -> tf.Tensor:
 
 
 def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, logit_norm: bool = False,
-               float_ends: bool = False, name: str = "bipedalnet") -> tf.keras.Model:
+               float_ends: bool = False, strided: bool = False, name: str = "bipedalnet") -> tf.keras.Model:
     """BiPedalNet per Table 1; ``classes`` is 38 in the paper. ``logit_norm``: see ``bipedalnet_scaled_logits``;
-    ``float_ends``: see ``bipedalnet_float_ends``."""
+    ``float_ends``: see ``bipedalnet_float_ends``; ``strided``: see ``bipedalnet_strided``."""
     inputs = tf.keras.Input(shape=input_shape, name="signal")
-    x = body(inputs, float_ends)
+    x = body(inputs, float_ends, strided)
     x = dense_as_conv(x, classes, half_precision() if float_ends else BINARY, name="dense2")
     if logit_norm:
         x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, name="logits_bn")(x)
@@ -96,6 +99,18 @@ def bipedalnet_float_ends(*, input_shape: tuple = INPUT_SHAPE, classes: int = CL
     On long real walks (phone-gait-10-fast) this is what closed most of the gap (docs/bipedalnet.md).
     """
     return bipedalnet(input_shape=input_shape, classes=classes, float_ends=True, name="bipedalnet-float-ends")
+
+
+def bipedalnet_strided(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
+    """BiPedalNet (Table 1) whose conv1 steps 2 in rows and time instead of being followed by the 2x2 max-pool
+    (this project's variant, issue 27: fewest aarch64 instructions).
+
+    Every Table 1 layer and count stays (the pool has no parameters); the map after conv1 is the same 3 x 49 x 32.
+    conv1, a float convolution on the phone (its input is the real signal), then computes 4,704 outputs instead
+    of 18,816: a quarter of its multiply-adds, and no pool. Not the same function as BiPedalNet's: a window
+    is summarized by one position of each 2 x 2 block instead of its maximum (its accuracy: docs/bipedalnet.md).
+    """
+    return bipedalnet(input_shape=input_shape, classes=classes, strided=True, name="bipedalnet-strided")
 
 
 def bipedalnet_embedding(*, input_shape: tuple = INPUT_SHAPE, classes: int = EMBEDDING, float_first: bool = False,
