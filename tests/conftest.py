@@ -45,6 +45,7 @@ SLOW = {
     "test_recipes.py::test_best_recipe_learns_synthetic_gait_at_least_as_well_as_the_paper_recipe",
     "test_models.py::test_scaled_logits_variant_learns_synthetic_gait",
     "test_models.py::test_float_ends_variant_learns_synthetic_gait_at_least_as_well_as_table1",
+    "test_models.py::test_shortcuts_variant_learns_synthetic_gait_at_least_as_well_as_table1",
     "test_models.py::test_scaled_logits_fold_into_the_last_binary_convolution",
     "test_siamese.py::test_siamese_learns_synthetic_people[lenet4_binary]",
     "test_lresnet.py::test_binary_variant_binarizes_only_the_residual_stages_primary_convolutions",
@@ -54,6 +55,7 @@ SLOW = {
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[verification]",
     f"{REGISTRY_EXPORT}[idnet-embedding]",  # bipedalnet-embedding, the binary one, stays in make test
     f"{REGISTRY_EXPORT}[bipedalnet-float-ends-embedding]",  # test_verification exports it in make test
+    f"{REGISTRY_EXPORT}[bipedalnet-shortcuts]",  # test_models exports it in make test
     "test_resume_and_scale.py::test_rerun_from_config_gives_the_same_metrics",
     *(f"{REGISTRY_EXPORT}[{name}]" for name in ("lresnet50", "lresnet50-binary", "resnet50", "resnet50-zero-gamma")),
     *(f"test_registry.py::test_model_row_matches_the_snapshot[{name}]"  # each builds its ImageNet configuration

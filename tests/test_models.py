@@ -167,6 +167,44 @@ def test_strided_variant_costs_a_third_fewer_aarch64_instructions_than_table1():
     assert runs["bipedalnet-strided"].instructions_per_inference < 0.7 * runs["bipedalnet"].instructions_per_inference
 
 
+def test_shortcuts_variant_adds_the_real_map_each_binary_convolution_read():
+    """bipedalnet-shortcuts (issue 24): float-ends' layers and counts; after conv2 and conv3 the BatchNorm output
+    plus the real map the convolution read, cropped one sample at each end (conv2's 32 channels repeated)."""
+    import numpy as np
+    import tensorflow as tf
+
+    base, variant = models.build("bipedalnet-float-ends"), models.build("bipedalnet-shortcuts")
+    assert models.count_params(variant) == models.count_params(base)
+    probe = tf.keras.Model(variant.input, [variant.get_layer(n).output for n in ("bn1", "bn2", "shortcut2", "bn3",
+                                                                                 "shortcut3")])
+    bn1, bn2, sum2, bn3, sum3 = probe.predict(np.random.default_rng(0).normal(size=(2, 6, 98, 1)), verbose=0)
+    np.testing.assert_allclose(sum2, bn2 + np.concatenate([bn1[:, :, 1:-1]] * 2, axis=-1), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(sum3, bn3 + sum2[:, :, 1:-1], rtol=1e-6, atol=1e-6)
+    assert variant.get_layer("dense1").input.shape == (None, 3, 45, 64)  # dense1 signs the sums
+
+
+def test_shortcuts_variant_exports_within_48_kib_with_its_middle_binary(tmp_path):
+    from gaitbnn import export, families
+
+    model, x = families.fresh_model("bipedalnet-shortcuts", count=16)
+    report = export.export(model, "bipedalnet-shortcuts", "arm64", tmp_path, x)
+    assert report["ops"][export.BINARY_OP] == 3 and report["ops"]["ADD"] == 2  # the shortcuts: float adds
+    assert report["size_bytes"] <= 48 * 1024
+    assert report["parity"]["argmax_agreement"] == 1.0 and report["parity"]["max_abs_diff"] <= 1e-5
+
+
+def test_shortcuts_variant_learns_synthetic_gait_at_least_as_well_as_table1(tmp_path, trained_run):
+    from conftest import TINY
+    from gaitbnn import data
+    from gaitbnn.training import fit
+
+    _, table1, _ = trained_run  # bipedalnet, same data, epochs and seed
+    dataset = data.load(TINY, (6, 98, 1), seed=0)
+    metrics = fit.train("bipedalnet-shortcuts", dataset, tmp_path / "run", epochs=12, batch_size=32, seed=0,
+                        verbose=0)
+    assert metrics["test_accuracy"] >= max(0.7, table1["test_accuracy"] - 0.05)
+
+
 def test_float_ends_variant_learns_synthetic_gait_at_least_as_well_as_table1(tmp_path, trained_run):
     from conftest import TINY
     from gaitbnn import data

@@ -191,4 +191,4 @@ def test_ablation_steps_add_each_ingredient_to_the_kept_ones_and_best_is_what_wa
             kept_model = model
     best = {k: v for k, v in recipes.gait_recipe("best").items() if k != "name"}
     assert kept_training == best  # the best recipe is the training ingredients the ablation kept
-    assert kept_model == "bipedalnet-float-ends"
+    assert kept_model == "bipedalnet-shortcuts"

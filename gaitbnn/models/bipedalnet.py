@@ -45,29 +45,41 @@ CLASSES = 38
 EMBEDDING = 64  # bipedalnet-embedding's output size (issue 28)
 
 
-def body(inputs: tf.Tensor, float_ends: bool = False, strided: bool = False) -> tf.Tensor:
+def body(inputs: tf.Tensor, float_ends: bool = False, strided: bool = False, shortcuts: bool = False) -> tf.Tensor:
     """Table 1 up to the class layer: conv1 .. dense1 (32) and its BatchNorm, the 32 values the last layer signs.
 
-    ``strided``: conv1 with stride 2 in place of conv1 and the 2x2 max-pool (``bipedalnet_strided``)."""
+    ``strided``: conv1 with stride 2 in place of conv1 and the 2x2 max-pool (``bipedalnet_strided``);
+    ``shortcuts``: real-valued shortcuts around conv2 and conv3 (``bipedalnet_shortcuts``)."""
     first = dict(half_precision(), use_bias=False) if float_ends else BINARY_WEIGHTS  # BatchNorm follows: no bias
     x = lq.layers.QuantConv2D(32, (3, 3), strides=2 if strided else 1, padding="same", name="conv1", **first)(inputs)
     if not strided:
         x = tf.keras.layers.MaxPooling2D((2, 2), name="pool1")(x)
     x = batch_norm("bn1")(x)
-    x = lq.layers.QuantConv2D(64, (1, 3), padding="valid", name="conv2", **BINARY)(x)
-    x = batch_norm("bn2")(x)
-    x = lq.layers.QuantConv2D(64, (1, 3), padding="valid", name="conv3", **BINARY)(x)
-    x = batch_norm("bn3")(x)
+    for index, name in enumerate(("conv2", "conv3"), start=2):
+        y = batch_norm(f"bn{index}")(lq.layers.QuantConv2D(64, (1, 3), padding="valid", name=name, **BINARY)(x))
+        x = _shortcut(x, y, index) if shortcuts else y
     x = dense_as_conv(x, 32, BINARY, name="dense1")
     return batch_norm("bn4")(x)
 
 
+def _shortcut(x: tf.Tensor, y: tf.Tensor, index: int) -> tf.Tensor:
+    """``y`` plus the real-valued map ``x`` its binary convolution read (Bi-Real Net, Liu et al. 2018): ``x``
+    cropped by the unpadded (1, 3) kernel's sample at each end, its channels repeated up to ``y``'s."""
+    x = tf.keras.layers.Cropping2D(((0, 0), (1, 1)), name=f"shortcut{index}_crop")(x)
+    repeats = int(y.shape[-1]) // int(x.shape[-1])
+    if repeats > 1:
+        x = tf.keras.layers.Concatenate(name=f"shortcut{index}_repeat")([x] * repeats)
+    return tf.keras.layers.Add(name=f"shortcut{index}")([y, x])
+
+
 def bipedalnet(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES, logit_norm: bool = False,
-               float_ends: bool = False, strided: bool = False, name: str = "bipedalnet") -> tf.keras.Model:
+               float_ends: bool = False, strided: bool = False, shortcuts: bool = False,
+               name: str = "bipedalnet") -> tf.keras.Model:
     """BiPedalNet per Table 1; ``classes`` is 38 in the paper. ``logit_norm``: see ``bipedalnet_scaled_logits``;
-    ``float_ends``: see ``bipedalnet_float_ends``; ``strided``: see ``bipedalnet_strided``."""
+    ``float_ends``: see ``bipedalnet_float_ends``; ``strided``: see ``bipedalnet_strided``; ``shortcuts``: see
+    ``bipedalnet_shortcuts``."""
     inputs = tf.keras.Input(shape=input_shape, name="signal")
-    x = body(inputs, float_ends, strided)
+    x = body(inputs, float_ends, strided, shortcuts)
     x = dense_as_conv(x, classes, half_precision() if float_ends else BINARY, name="dense2")
     if logit_norm:
         x = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, name="logits_bn")(x)
@@ -99,6 +111,19 @@ def bipedalnet_float_ends(*, input_shape: tuple = INPUT_SHAPE, classes: int = CL
     On long real walks (phone-gait-10-fast) this is what closed most of the gap (docs/bipedalnet.md).
     """
     return bipedalnet(input_shape=input_shape, classes=classes, float_ends=True, name="bipedalnet-float-ends")
+
+
+def bipedalnet_shortcuts(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:
+    """``bipedalnet-float-ends`` with real-valued shortcuts around conv2 and conv3 (Bi-Real Net; issue 24).
+
+    Table 1's layers and counts as in ``bipedalnet_float_ends``, plus no parameters: each binary (1, 3)
+    convolution's BatchNorm output is added to the real map it read (cropped to its width; conv2's 32 channels
+    repeated to 64), so the real values before each sign reach the next layer instead of only their signs.
+    On the phone the adds are float ops between the ``LceBconv2d`` ops, which then write floats, and the max-pool
+    runs on floats: more instructions (docs/bipedalnet.md), the same binary weights.
+    """
+    return bipedalnet(input_shape=input_shape, classes=classes, float_ends=True, shortcuts=True,
+                      name="bipedalnet-shortcuts")
 
 
 def bipedalnet_strided(*, input_shape: tuple = INPUT_SHAPE, classes: int = CLASSES) -> tf.keras.Model:

@@ -56,6 +56,7 @@ GAIT_ABLATION = (
     ("+ a learned scale per class on the logits (bipedalnet-scaled-logits)", dict(model="bipedalnet-scaled-logits"),
      False),
     ("+ full-precision first and last layers (bipedalnet-float-ends)", dict(model="bipedalnet-float-ends"), True),
+    ("+ real shortcuts around conv2 and conv3 (bipedalnet-shortcuts)", dict(model="bipedalnet-shortcuts"), True),
 )
 
 
