@@ -56,7 +56,8 @@ def body(inputs: tf.Tensor, float_ends: bool = False, strided: bool = False, sho
         x = tf.keras.layers.MaxPooling2D((2, 2), name="pool1")(x)
     x = batch_norm("bn1")(x)
     for index, name in enumerate(("conv2", "conv3"), start=2):
-        y = batch_norm(f"bn{index}")(lq.layers.QuantConv2D(64, (1, 3), padding="valid", name=name, **BINARY)(x))
+        y = lq.layers.QuantConv2D(64, (1, 3), padding="valid", name=name, **BINARY)(x)
+        y = batch_norm(f"bn{index}")(y)
         x = _shortcut(x, y, index) if shortcuts else y
     x = dense_as_conv(x, 32, BINARY, name="dense1")
     return batch_norm("bn4")(x)
