@@ -53,9 +53,11 @@ SLOW = {
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[btcnn]",
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[bipedalnet]",
     "test_experiments.py::test_experiment_runs_through_the_cli_and_is_reused[verification]",
-    f"{REGISTRY_EXPORT}[idnet-embedding]",  # bipedalnet-embedding, the binary one, stays in make test
-    f"{REGISTRY_EXPORT}[bipedalnet-float-ends-embedding]",  # test_verification exports it in make test
-    f"{REGISTRY_EXPORT}[bipedalnet-shortcuts]",  # test_models exports it in make test
+    f"{REGISTRY_EXPORT}[idnet-embedding]",
+    # another test of make test exports these, with their binary ops and parity: test_export, test_rewrites and
+    # test_aarch64 bipedalnet; test_verification both embeddings; test_models float-ends and shortcuts
+    *(f"{REGISTRY_EXPORT}[{name}]" for name in ("bipedalnet", "bipedalnet-embedding", "bipedalnet-float-ends-embedding",
+                                                "bipedalnet-float-ends", "bipedalnet-shortcuts")),
     "test_resume_and_scale.py::test_rerun_from_config_gives_the_same_metrics",
     *(f"{REGISTRY_EXPORT}[{name}]" for name in ("lresnet50", "lresnet50-binary", "resnet50", "resnet50-zero-gamma")),
     *(f"test_registry.py::test_model_row_matches_the_snapshot[{name}]"  # each builds its ImageNet configuration
