@@ -193,28 +193,27 @@ def test_shortcuts_variant_exports_within_48_kib_with_its_middle_binary(tmp_path
     assert report["parity"]["argmax_agreement"] == 1.0 and report["parity"]["max_abs_diff"] <= 1e-5
 
 
-def test_shortcuts_variant_learns_synthetic_gait_at_least_as_well_as_table1(tmp_path, trained_run):
+def train_variant_beside_table1(name, tmp_path, trained_run):
+    """Train variant NAME on the tiny synthetic data as ``trained_run`` trained bipedalnet; assert it learns as well."""
     from conftest import TINY
     from gaitbnn import data
     from gaitbnn.training import fit
 
     _, table1, _ = trained_run  # bipedalnet, same data, epochs and seed
     dataset = data.load(TINY, (6, 98, 1), seed=0)
-    metrics = fit.train("bipedalnet-shortcuts", dataset, tmp_path / "run", epochs=12, batch_size=32, seed=0,
-                        verbose=0)
+    metrics = fit.train(name, dataset, tmp_path / "run", epochs=12, batch_size=32, seed=0, verbose=0)
     assert metrics["test_accuracy"] >= max(0.7, table1["test_accuracy"] - 0.05)
+    return dataset, metrics
+
+
+def test_shortcuts_variant_learns_synthetic_gait_at_least_as_well_as_table1(tmp_path, trained_run):
+    train_variant_beside_table1("bipedalnet-shortcuts", tmp_path, trained_run)
 
 
 def test_float_ends_variant_learns_synthetic_gait_at_least_as_well_as_table1(tmp_path, trained_run):
-    from conftest import TINY
-    from gaitbnn import data
     from gaitbnn.training import fit
 
-    _, table1, _ = trained_run  # bipedalnet, same data, epochs and seed
-    dataset = data.load(TINY, (6, 98, 1), seed=0)
-    metrics = fit.train("bipedalnet-float-ends", dataset, tmp_path / "run", epochs=12, batch_size=32, seed=0,
-                        verbose=0)
-    assert metrics["test_accuracy"] >= max(0.7, table1["test_accuracy"] - 0.05)
+    dataset, metrics = train_variant_beside_table1("bipedalnet-float-ends", tmp_path, trained_run)
     reloaded = fit.load_model(tmp_path / "run")  # its float16 quantizer is found by name
     predicted = fit.predict_classes(reloaded, dataset, dataset.x_test, "softmax")
     assert float((predicted == dataset.y_test).mean()) == metrics["test_accuracy"]
