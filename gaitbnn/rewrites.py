@@ -66,8 +66,12 @@ result and checks it against the original model (parity on x86 and, where built,
   reshape, their parameters tiled over the pair, so TFLite still folds them into the convolution. For even K
   the pairs give W - K outputs, one fewer than W - K + 1: applied only where a 1xP 'valid' max-pool drops the
   last one anyway (IDNet's pool1 on 191). Pairs measured cheapest among 2, 4, 5 and 10 samples (1x10@32:
-  304,392, 322,172, 315,005, 375,200): idnet-binary 924,152 -> 866,354 instructions. Where: idnet-binary's
-  conv1 (and float IDNet's, exported for arm64).
+  304,392, 322,172, 315,005, 375,200): idnet-binary 924,152 -> 866,354 instructions. A k x K 'same'
+  convolution gets TensorFlow's zero padding as a ``PAD`` first, its right side narrowed or widened so that the
+  padded width is even (``pair_padding``); on an odd width the pairs give W - 1 columns, so only where a
+  'valid' max-pool never reads the last (lenet4-binary's 5x5 conv1 on 99 x 25 under its 2x2 pool1: 1,522,748
+  -> 1,251,159 + 6,350 for the pad; the file 2,939,611 -> 2,673,262). Where: idnet-binary's and lenet4-binary's
+  conv1 (and float IDNet's and LeNet4's, exported for arm64).
 """
 from __future__ import annotations
 
@@ -253,30 +257,51 @@ def _per_channel(layer: tf.keras.layers.Layer) -> bool:
     return type(layer) is tf.keras.layers.ReLU or _zero_keeping_relu(layer)  # any threshold: the same per channel
 
 
+def _pool_outputs(pool: tf.keras.layers.Layer, width: int) -> int:
+    """Columns a 'valid' max-pool gives on a map ``width`` wide."""
+    return (width - pool.pool_size[1]) // pool.strides[1] + 1
+
+
 def _drops_last_output(reader: tf.keras.layers.Layer, width: int) -> bool:
-    """``reader`` is a 1xP 'valid' max-pool of stride P that never reads position ``width - 1``."""
+    """``reader`` is a 'valid' max-pool that never reads column ``width - 1`` of its input (it gives as many
+    columns on ``width - 1``)."""
     if type(reader) is not tf.keras.layers.MaxPooling2D or reader.padding != "valid":
         return False
-    (rows, columns), strides = reader.pool_size, tuple(reader.strides)
-    return rows == 1 and strides == (1, columns) and width % columns != 0
+    return _pool_outputs(reader, width - 1) == _pool_outputs(reader, width)
+
+
+def pair_padding(conv: tf.keras.layers.Layer) -> tuple:
+    """((top, bottom), (left, right)) zeros to pad ``conv``'s input with before it reads sample pairs, and the
+    columns the pairs then give. 'valid': none (an even width), W - K (+1) columns; 'same': TensorFlow's padding,
+    with the right one widened or narrowed so that the padded width is even and gives the largest even number
+    of columns at most W (W - 1 for an odd W: the reader must drop the last)."""
+    (rows, taps), width = conv.kernel_size, conv.input_shape[2]
+    if conv.padding == "valid":
+        return ((0, 0), (0, 0)), width - 2 * (taps // 2)
+    columns = width - width % 2
+    top, left = (rows - 1) // 2, (taps - 1) // 2
+    return ((top, rows - 1 - top), (left, columns + 2 * (taps // 2) - left - width)), columns
 
 
 def sample_pair_convs(model: tf.keras.Model) -> dict:
     """{convolution name: (names of the per-channel layers after it, the name of the layer reading them)} of each
-    float convolution with a 1xK kernel (K >= 2) on one channel of even width, stride 1, 'valid', no
-    activation, whose output passes through per-channel layers only (``_per_channel``) to one reader of one
-    input; for even K that reader is a max-pool that drops the last output (``_drops_last_output``)."""
+    float convolution with a k x K kernel (K >= 2) on one channel, stride 1, no activation, 'valid' on an even
+    width or 'same' with zero padding (``pair_padding``), whose output passes through per-channel layers only
+    (``_per_channel``) to one reader of one input; where the pairs give one column fewer than the convolution,
+    that reader is a max-pool that drops the last one (``_drops_last_output``)."""
     found = {}
     for conv in model.layers:
-        if not (_real_conv_on_one_channel(conv) and len(conv.input_shape) == 4 and conv.input_shape[2] % 2 == 0
-                and conv.kernel_size[0] == 1 and conv.kernel_size[1] >= 2 and tuple(conv.strides) == (1, 1)
-                and conv.padding == "valid" and len(conv.inbound_nodes) == 1):
+        if not (_real_conv_on_one_channel(conv) and len(conv.input_shape) == 4 and conv.kernel_size[1] >= 2
+                and tuple(conv.strides) == (1, 1) and len(conv.inbound_nodes) == 1
+                and (conv.padding == "valid" and conv.input_shape[2] % 2 == 0
+                     or conv.padding == "same" and getattr(conv, "pad_values", 0.0) == 0.0)):
             continue
         chain, reader = [], _only_reader(model, conv)
         while reader is not None and _per_channel(reader):
             chain.append(reader.name)
             reader = _only_reader(model, reader)
-        if reader is not None and (conv.kernel_size[1] % 2 or _drops_last_output(reader, conv.output_shape[2])):
+        short = conv.output_shape[2] - pair_padding(conv)[1]
+        if reader is not None and (short == 0 or short == 1 and _drops_last_output(reader, conv.output_shape[2])):
             found[conv.name] = (chain, reader.name)
     return found
 
@@ -290,14 +315,18 @@ def _only_reader(model: tf.keras.Model, layer: tf.keras.layers.Layer) -> tf.kera
 
 
 class OnSamplePairs(tf.keras.layers.Layer):
-    """``first_conv_on_sample_pairs``: the input (H, W, 1) read as (H, W/2, 2), then a convolution of ``filters``
-    (2F) filters of 1 x ``taps`` over the pairs."""
+    """``first_conv_on_sample_pairs``: the input (H, W, 1) padded with zeros (``padding``, ``pair_padding``), read
+    as (H', W'/2, 2), then a 'valid' convolution of ``filters`` (2F) filters of ``rows`` x ``taps`` over the pairs."""
 
-    def __init__(self, filters: int, taps: int, use_bias: bool, **options):
+    def __init__(self, filters: int, rows: int, taps: int, use_bias: bool, padding: tuple = ((0, 0), (0, 0)),
+                 **options):
         super().__init__(**options)
-        self.conv = tf.keras.layers.Conv2D(filters, (1, taps), use_bias=use_bias, dtype=self.dtype_policy)
+        self.padding = tuple(tuple(p) for p in padding)
+        self.conv = tf.keras.layers.Conv2D(filters, (rows, taps), use_bias=use_bias, dtype=self.dtype_policy)
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
+        if any(any(p) for p in self.padding):
+            x = tf.pad(x, [[0, 0], *self.padding, [0, 0]])
         return self.conv(tf.reshape(x, (-1, x.shape[1], x.shape[2] // 2, 2)))
 
 
@@ -313,14 +342,14 @@ class FromSamplePairs(tf.keras.layers.Layer):
 
 
 def _pair_kernel(kernel: np.ndarray) -> np.ndarray:
-    """A (1, K, 1, F) kernel over samples as the (1, K//2 + 1, 2, 2F) kernel over sample pairs: filter (o, f)
+    """A (k, K, 1, F) kernel over samples as the (k, K//2 + 1, 2, 2F) kernel over sample pairs: filter (o, f)
     computes filter f at output o of each pair, its tap j on sample o + j, zeros elsewhere."""
-    taps, filters = kernel.shape[1], kernel.shape[3]
-    pairs = np.zeros((taps // 2 + 1, 2, 2, filters), kernel.dtype)  # (pair, sample in it, output o, filter)
+    rows, taps, filters = kernel.shape[0], kernel.shape[1], kernel.shape[3]
+    pairs = np.zeros((rows, taps // 2 + 1, 2, 2, filters), kernel.dtype)  # (row, pair, sample in it, output o, filter)
     for o in (0, 1):
         for j in range(taps):
-            pairs[(j + o) // 2, (j + o) % 2, o] = kernel[0, j, 0]
-    return pairs.reshape(1, taps // 2 + 1, 2, 2 * filters)
+            pairs[:, (j + o) // 2, (j + o) % 2, o] = kernel[:, j, 0]
+    return pairs.reshape(rows, taps // 2 + 1, 2, 2 * filters)
 
 
 class BatchNormForLce(tf.keras.layers.Layer):
@@ -493,8 +522,8 @@ def _on_sample_pairs(model: tf.keras.Model, pairs: dict) -> tf.keras.Model:
     readers = {reader for _, reader in pairs.values()}
 
     def on_pairs(conv: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
-        return OnSamplePairs(2 * conv.filters, conv.kernel_size[1] // 2 + 1, conv.use_bias, dtype=conv.dtype_policy,
-                             name=conv.name)
+        return OnSamplePairs(2 * conv.filters, conv.kernel_size[0], conv.kernel_size[1] // 2 + 1, conv.use_bias,
+                             pair_padding(conv)[0], dtype=conv.dtype_policy, name=conv.name)
 
     def from_pairs(reader: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
         return FromSamplePairs(reader.__class__.from_config(reader.get_config()), name=reader.name)

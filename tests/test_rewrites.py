@@ -239,12 +239,41 @@ def test_first_conv_on_sample_pairs_computes_the_same_convolution(taps, relu):
 
 
 @pytest.mark.parametrize("options", [dict(taps=6, pool=5), dict(width=39), dict(strides=(1, 2)),
-                                     dict(padding="same")])
+                                     dict(width=39, padding="same", pool=3)])
 def test_first_conv_on_sample_pairs_only_where_the_pairs_give_every_output_read(options):
-    """1x6 on 40: 35 outputs, the pairs give 34, and a 1x5 pool reads all 35; an odd width, a stride, padding:
-    no pairs. 1x6 under a 1x2 pool (which reads 34): pairs."""
+    """1x6 on 40: 35 outputs, the pairs give 34, and a 1x5 pool reads all 35; an odd width 'valid', a stride:
+    no pairs; 'same' on 39: the pairs give 38, and a 1x3 pool reads all 39. 1x6 under a 1x2 pool (which reads
+    34), 'same' on an even width: pairs."""
     assert rewrites.sample_pair_convs(sample_net(**options)) == {}
     assert list(rewrites.sample_pair_convs(sample_net(taps=6))) == ["conv1"]
+    assert list(rewrites.sample_pair_convs(sample_net(padding="same"))) == ["conv1"]
+
+
+def spectrogram_net(width=15):
+    """lenet4-binary's first layers: a float 5x5 'same' convolution on a one-channel map of odd width, its
+    BatchNorm, a 2x2 max-pool (which never reads the last column), then a binary convolution."""
+    inputs_ = tf.keras.Input((11, width, 1))
+    x = tf.keras.layers.Conv2D(32, 5, padding="same", name="conv1")(inputs_)
+    x = tf.keras.layers.MaxPooling2D(2, name="pool1")(batch_norm("bn1")(x))
+    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, name="conv2", **BINARY)(x)
+    x = tf.keras.layers.Flatten()(batch_norm("bn2")(x))
+    return tf.keras.Model(inputs_, tf.keras.layers.Dense(5, activation="softmax")(x))
+
+
+def test_first_conv_on_sample_pairs_pads_a_same_conv_and_leaves_the_column_the_pool_drops():
+    """5x5 'same' on 15 columns: TensorFlow's zeros (2 and 2) become 2 and 1, 28 padded columns, 14 pairs of
+    5 x 3 pair taps giving 14 columns, the 14 that the 2x2 pool reads; outputs unchanged (lenet4-binary's conv1)."""
+    x = inputs((11, 15, 1))
+    model = trained_statistics(spectrogram_net(), x)
+    assert rewrites.pair_padding(model.get_layer("conv1")) == (((2, 2), (2, 1)), 14)
+    assert rewrites.applied(model)["first_conv_on_sample_pairs"] == ["conv1"]
+    rewritten = rewrites.for_phone(model, ("first_conv_on_sample_pairs",))
+    assert rewritten.get_layer("conv1").conv.kernel.shape == (5, 3, 2, 64)
+    after, before = check_exact(model, x, "first_conv_on_sample_pairs")
+    assert after.get("PAD") == 1 and after["CONV_2D"] == before["CONV_2D"] and "MUL" not in after
+    plain, paired = on_aarch64(model, rewritten, x[:2], op_invokes=1)
+    assert paired.instructions_by_op_type()["CONV_2D"] < plain.instructions_by_op_type()["CONV_2D"]
+    assert rewrites.sample_pair_convs(spectrogram_net(width=16)) != {}  # even: all 16, TensorFlow's zeros
 
 
 def offtheshelf_net(second=OFF_THE_SHELF):
